@@ -1,0 +1,193 @@
+"""The export format every trainer writes and the app loads.
+
+An export is a directory of exactly three files:
+
+- ``config.json``: ``{"format_version", "family", "config": {...}}``: which model to build and
+  the fields of its Config dataclass;
+- ``model.safetensors``: the weights (tensors only, so loading can never run code);
+- ``meta.json``: provenance: task, training data, metrics, command, date.
+
+Pickle-based files (``.bin``, ``.pt``, ``.pth``, ``.ckpt``, ``.pkl``) are refused outright,
+never opened: a checkpoint may come from a user, and unpickling runs arbitrary code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import typing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from mmdemo.errors import InputError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+class CheckpointError(InputError):
+    """A checkpoint directory that cannot be loaded safely; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    family: str
+    config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+    path: Path
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A Config dataclass (possibly nested) as plain JSON-able data."""
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    return dict(config)
+
+
+def save_checkpoint(
+    out_dir: str | Path,
+    model: torch.nn.Module | Mapping[str, torch.Tensor],
+    *,
+    family: str,
+    config: Any,
+    meta: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write an export directory atomically: a reader sees the old export or the new one, never half."""
+    out_dir = Path(out_dir)
+    state = model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
+    # safetensors refuses shared storage and non-contiguous views; clone into plain tensors.
+    tensors = {name: t.detach().to("cpu").contiguous().clone() for name, t in state.items()}
+    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {})}
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        header = {"format_version": FORMAT_VERSION, "family": family, "config": config_to_dict(config)}
+        _write_json(staging / CONFIG_FILE, header)
+        _write_json(staging / META_FILE, meta)
+        save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"family": family})
+        _fsync_dir(staging)
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read an export directory, refusing anything that is not config + safetensors + meta."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"Checkpoint {path} is not a directory (expected {CONFIG_FILE}, {WEIGHTS_FILE}, {META_FILE}).")
+    pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise CheckpointError(
+            f"Checkpoint {path} contains pickle files ({', '.join(pickles)}); mmdemo never unpickles. "
+            f"Convert the weights to {WEIGHTS_FILE}."
+        )
+    missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE, META_FILE) if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(f"Checkpoint {path} is missing {', '.join(missing)}.")
+
+    header = _read_json(path / CONFIG_FILE)
+    meta = _read_json(path / META_FILE)
+    if not isinstance(header, dict) or not isinstance(meta, dict):
+        raise CheckpointError(f"Checkpoint {path}: {CONFIG_FILE} and {META_FILE} must each hold a JSON object.")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"Checkpoint {path} has format version {version!r}; this mmdemo reads {FORMAT_VERSION}.")
+    family, config = header.get("family"), header.get("config")
+    if not isinstance(family, str) or not isinstance(config, dict):
+        raise CheckpointError(f"Checkpoint {path}: {CONFIG_FILE} needs a string 'family' and an object 'config'.")
+    try:
+        state_dict = load_file(str(path / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"Checkpoint {path}: {WEIGHTS_FILE} is not a valid safetensors file ({error}).") from None
+    return Checkpoint(family=family, config=config, state_dict=state_dict, meta=meta, path=path)
+
+
+def build_from_checkpoint(
+    checkpoint: Checkpoint,
+    families: Mapping[str, tuple[type, Callable[[Any], torch.nn.Module]]],
+) -> torch.nn.Module:
+    """Rebuild a model from its Config dataclass and load the weights strictly.
+
+    ``families`` maps a family name to ``(ConfigClass, factory(config) -> module)``.
+    """
+    if checkpoint.family not in families:
+        known = ", ".join(sorted(families))
+        raise CheckpointError(f"Checkpoint {checkpoint.path} is a '{checkpoint.family}' model; expected one of: {known}.")
+    config_cls, factory = families[checkpoint.family]
+    config = config_from_dict(config_cls, checkpoint.config)
+    model = factory(config)
+    try:
+        model.load_state_dict(checkpoint.state_dict, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"Checkpoint {checkpoint.path} does not match its config: {error}") from None
+    return model.eval()
+
+
+def config_from_dict(config_cls: type, fields: Mapping[str, Any]) -> Any:
+    """Build a Config dataclass, recursing into nested dataclass fields; unknown fields are an error."""
+    hints = typing.get_type_hints(config_cls)
+    unknown = sorted(set(fields) - set(hints))
+    if unknown:
+        raise CheckpointError(f"Unknown {config_cls.__name__} fields in checkpoint: {', '.join(unknown)}.")
+    values = {}
+    for name, value in fields.items():
+        field_type = hints[name]
+        if dataclasses.is_dataclass(field_type) and isinstance(value, dict):
+            value = config_from_dict(field_type, value)
+        elif isinstance(value, list) and typing.get_origin(field_type) is tuple:
+            value = tuple(value)  # JSON has no tuples; restore them so configs compare equal
+        values[name] = value
+    return config_cls(**values)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Swap ``staging`` into ``target``; the old directory is renamed aside first, then removed."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old.{os.getpid()}")
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+    _fsync_dir(target.parent)

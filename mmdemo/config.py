@@ -1,0 +1,56 @@
+"""Run-time settings: where things live, which device, what the server accepts.
+
+One frozen dataclass, built once from command-line flags and environment variables and then
+passed down explicitly; nothing in the library reads globals.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ASSETS = REPO_ROOT / "assets"
+
+
+def set_offline_environment() -> None:
+    """Keep gradio and huggingface_hub from phoning home; call before importing them."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server; generous for real use, fatal for abuse."""
+
+    max_upload_mb: float = 500.0
+    max_video_seconds: float = 30 * 60.0
+    max_subtitle_mb: float = 5.0
+    max_question_chars: int = 500
+    min_question_chars: int = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the pipelines need to know about their surroundings."""
+
+    assets_dir: Path = DEFAULT_ASSETS
+    checkpoints_dir: Path | None = None  # None: the bundled ones under assets_dir/checkpoints
+    device: str = "cpu"
+    text_encoder: str = "minilm"  # "minilm" = the bundled all-MiniLM-L6-v2; or any HF model id
+    limits: Limits = field(default_factory=Limits)
+    concurrency: int = 2  # requests that may run models at the same time
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.assets_dir / "corpus"
+
+    @property
+    def checkpoint_root(self) -> Path:
+        return self.checkpoints_dir or (self.assets_dir / "checkpoints")
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
