@@ -1,0 +1,287 @@
+"""Video files: what is inside (probe), whether the server accepts them, frames, clips.
+
+Everything goes through the ffmpeg binary in ``mmdemo.media.ffmpeg``; probing parses the
+stream summary ``ffmpeg -i`` prints, because no ffprobe is shipped with imageio-ffmpeg.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mmdemo.config import Limits
+from mmdemo.errors import InputError
+from mmdemo.media.ffmpeg import input_args, measure_duration, read_header, run_ffmpeg, summarize_stderr
+
+# Demuxers that hold one still picture (or text art) rather than a moving video.
+_STILL_FORMATS = {"image2", "tty"}  # plus every "*_pipe" image demuxer
+_MIN_CLIP_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    """A subtitle track inside a container; ``index`` counts subtitle streams only (``0:s:N``)."""
+
+    index: int
+    codec: str
+    language: str | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ``ffmpeg -i`` reports about a file; video fields are None when there is no video.
+
+    ``width``/``height`` are the displayed size (rotation metadata applied), which is what
+    ``read_frames`` returns.
+    """
+
+    path: Path
+    size_bytes: int
+    duration: float  # seconds; 0.0 when neither the header nor a remux pass reports one
+    has_video: bool
+    has_audio: bool
+    width: int | None
+    height: int | None
+    fps: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    audio_rate: int | None
+    audio_channels: int | None
+    subtitle_streams: list[SubtitleStream] = field(default_factory=list)
+    container: str = ""  # ffmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+
+
+# ---------------------------------------------------------------------------------------------
+# probe: parse the stream summary
+# ---------------------------------------------------------------------------------------------
+
+_INPUT = re.compile(r"^Input #0, (.+?), from ")
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"^\s*Stream #0:\d+(?:\[\w+\])?(?:\((\w+)\))?: (Video|Audio|Subtitle): (.*)$")
+_SIZE = re.compile(r"^(\d+)x(\d+)\b")
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)(k?) (fps|tbr)$")
+_ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+_NAMED_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "downmix": 2}
+
+
+def _split_fields(details: str) -> list[str]:
+    """Split ``a (x, y), b, c`` on the commas outside parentheses and brackets."""
+    fields, depth, current = [], 0, []
+    for ch in details:
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch == "," and depth == 0:
+            fields.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    fields.append("".join(current).strip())
+    return [f for f in fields if f]
+
+
+def _channels(fields: list[str]) -> int | None:
+    for f in fields[2:4]:  # codec, rate, then the layout
+        name = f.split("(")[0].strip()
+        if name in _NAMED_LAYOUTS:
+            return _NAMED_LAYOUTS[name]
+        if m := re.fullmatch(r"(\d+) channels", name):
+            return int(m.group(1))
+        if m := re.fullmatch(r"(\d+)\.(\d+)", name):  # 5.1, 7.1
+            return int(m.group(1)) + int(m.group(2))
+    return None
+
+
+def _parse_header(text: str) -> dict:
+    """Container, duration and the first video/audio stream plus all subtitle streams."""
+    out: dict = {"container": None, "duration": None, "video": None, "audio": None, "subs": []}
+    current = None
+    for line in text.splitlines():
+        if out["container"] is None and (m := _INPUT.match(line)):
+            out["container"] = m.group(1)
+        elif out["duration"] is None and (m := _DURATION.search(line)):
+            h, mi, s = m.groups()
+            out["duration"] = int(h) * 3600 + int(mi) * 60 + float(s)
+        elif m := _STREAM.match(line):
+            lang, kind, details = m.groups()
+            fields = _split_fields(details)
+            codec = fields[0].split()[0] if fields else "unknown"
+            current = None
+            if kind == "Video" and out["video"] is None and "(attached pic)" not in details:
+                size = next((_SIZE.match(f) for f in fields if _SIZE.match(f)), None)
+                rates = {r.group(3): float(r.group(1)) * (1000 if r.group(2) else 1)
+                         for f in fields if (r := _RATE.match(f))}
+                current = out["video"] = {
+                    "codec": codec,
+                    "width": int(size.group(1)) if size else None,
+                    "height": int(size.group(2)) if size else None,
+                    "fps": rates.get("fps") or rates.get("tbr"),
+                }
+            elif kind == "Audio" and out["audio"] is None:
+                rate = next((int(f.split()[0]) for f in fields if f.endswith(" Hz")), None)
+                out["audio"] = {"codec": codec, "rate": rate, "channels": _channels(fields)}
+            elif kind == "Subtitle":
+                out["subs"].append(SubtitleStream(len(out["subs"]), codec, lang if lang != "und" else None))
+        elif current is not None and (m := _ROTATION.search(line)):
+            if round(abs(float(m.group(1)))) % 180 == 90:
+                current["width"], current["height"] = current["height"], current["width"]
+    return out
+
+
+def _unreadable(path: Path, stderr: str) -> InputError:
+    return InputError(
+        f"Could not read '{path.name}': it is not a video or audio file that ffmpeg understands, "
+        f"or it is damaged ({summarize_stderr(stderr, max_lines=1)})."
+    )
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe a media file; InputError for missing, empty, corrupt or non-media files."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"File not found: '{path.name}'.")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"The file '{path.name}' is empty (0 bytes).")
+    header = read_header(path)
+    parsed = _parse_header(header)
+    if parsed["container"] is None:
+        raise _unreadable(path, header)
+    video, audio = parsed["video"], parsed["audio"]
+    if video is None and audio is None:
+        raise InputError(f"'{path.name}' has no video or audio stream.")
+    duration = parsed["duration"]
+    if duration is None:
+        duration = measure_duration(path)
+    return MediaInfo(
+        path=path,
+        size_bytes=size,
+        duration=float(duration or 0.0),
+        has_video=video is not None,
+        has_audio=audio is not None,
+        width=video and video["width"],
+        height=video and video["height"],
+        fps=video and video["fps"],
+        video_codec=video and video["codec"],
+        audio_codec=audio and audio["codec"],
+        audio_rate=audio and audio["rate"],
+        audio_channels=audio and audio["channels"],
+        subtitle_streams=parsed["subs"],
+        container=parsed["container"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# validate_upload
+# ---------------------------------------------------------------------------------------------
+
+
+def _megabytes(mb: float) -> str:
+    return f"{mb:,.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
+
+
+def _minutes(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s} s" if m else f"{s} s"
+
+
+def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
+    """Probe an uploaded video after refusing files over the size limit (checked first, so a
+    huge file is never handed to ffmpeg); then the duration limit; then require video."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"File not found: '{path.name}'.")
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > limits.max_upload_mb:
+        raise InputError(
+            f"The file is {_megabytes(size_mb)}; the upload limit is {_megabytes(limits.max_upload_mb)}."
+        )
+    info = probe(path)
+    if not info.has_video:
+        raise InputError(f"'{path.name}' has no video stream (it looks like an audio-only file).")
+    if info.container in _STILL_FORMATS or info.container.endswith("_pipe"):
+        raise InputError(f"'{path.name}' is a still image, not a video.")
+    if info.duration > limits.max_video_seconds:
+        raise InputError(
+            f"This video is {_minutes(info.duration)} long; the limit is "
+            f"{limits.max_video_seconds / 60:g} minutes. Trim it and upload again."
+        )
+    return info
+
+
+# ---------------------------------------------------------------------------------------------
+# frames and clips
+# ---------------------------------------------------------------------------------------------
+
+
+def _fit_shorter_side(width: int, height: int, size: int | None) -> tuple[int, int]:
+    """Output size whose shorter side is ``size`` (up- or down-scaled), keeping aspect."""
+    if size is None:
+        return width, height
+    scale = size / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def read_frames(
+    path: str | Path, fps: float, size: int | None = None, *, max_frames: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames sampled at ``fps`` as an (N, H, W, 3) uint8 RGB array, and their times in seconds.
+
+    ``size`` sets the *shorter* side of the output (aspect kept, so a 16:9 video at size=224
+    gives 398x224); None keeps the displayed size. ``max_frames`` bounds memory on long videos.
+    """
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    info = probe(path)
+    if not info.has_video or not info.width or not info.height:
+        raise InputError(f"'{info.path.name}' has no video stream to read frames from.")
+    width, height = _fit_shorter_side(info.width, info.height, size)
+    # An explicit output size makes the byte count per frame known, whatever the source.
+    args = [*input_args(info.path), "-map", "0:V:0",
+            "-vf", f"fps={fps},scale={width}:{height}:flags=area",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-loglevel", "error"]
+    if max_frames is not None:
+        args += ["-frames:v", str(int(max_frames))]
+    raw = run_ffmpeg([*args, "-"])
+    frame_bytes = width * height * 3
+    n = len(raw) // frame_bytes
+    if n == 0:
+        raise InputError(f"No frames could be decoded from '{info.path.name}'.")
+    frames = np.frombuffer(raw, np.uint8, count=n * frame_bytes).reshape(n, height, width, 3)
+    return frames.copy(), np.arange(n, dtype=np.float64) / fps
+
+
+def trim_clip(
+    path: str | Path, start: float, end: float, out_path: str | Path, max_height: int = 480
+) -> Path:
+    """Cut [start, end] into a browser-playable MP4 (H.264 yuv420p, AAC, faststart).
+
+    The span is clamped into the file's duration and widened to at least half a second;
+    seeking before ``-i`` makes the cut fast (re-encoding keeps it frame-accurate).
+    """
+    info = probe(path)
+    if not info.has_video:
+        raise InputError(f"'{info.path.name}' has no video stream to cut a clip from.")
+    duration = info.duration or max(end, start)
+    start = min(max(start, 0.0), duration)
+    end = min(max(end, start), duration)
+    if end - start < _MIN_CLIP_SECONDS:
+        end = min(duration, start + _MIN_CLIP_SECONDS)
+        start = max(0.0, end - _MIN_CLIP_SECONDS)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    height = min(max_height, info.height or max_height)
+    scale = f"scale=-2:{height - height % 2}:flags=bicubic"  # even sizes for yuv420p
+    args = ["-ss", f"{start:.3f}", *input_args(info.path), "-t", f"{end - start:.3f}",
+            "-map", "0:V:0", "-vf", scale,
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    if info.has_audio:
+        args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k"]
+        if (info.audio_channels or 2) > 2:
+            args += ["-ac", "2"]
+    args += ["-sn", "-dn", "-map_metadata", "-1", "-movflags", "+faststart",
+             "-loglevel", "error", "-y", f"file:{out_path.resolve()}"]
+    run_ffmpeg(args)
+    return out_path
