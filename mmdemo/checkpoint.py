@@ -75,10 +75,13 @@ def save_checkpoint(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is meant to be shared
         header = {"format_version": FORMAT_VERSION, "family": family, "config": config_to_dict(config)}
         _write_json(staging / CONFIG_FILE, header)
         _write_json(staging / META_FILE, meta)
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"family": family})
+        for name in (CONFIG_FILE, META_FILE, WEIGHTS_FILE):
+            os.chmod(staging / name, 0o644)
         _fsync_dir(staging)
         _replace_dir(staging, out_dir)
     except BaseException:

@@ -58,6 +58,10 @@ class CCGSConfig:
     # anything else a Hugging Face id or local folder (offline: it must be in the local cache).
     text_encoder: str = BUNDLED_MINILM
     plm_layers: int = 0  # 0 = all PLM layers; N keeps the first N (smaller checkpoints; ours)
+    # Ours: how many of the PLM's top layers are fine-tuned; -1 = the whole PLM (the paper).
+    # With N >= 0 the rest stays at the pretrained weights and exports store only what was
+    # trained (trained_state_dict), which keeps a MiniLM-based checkpoint to a few MB.
+    train_plm_layers: int = -1
     hidden: int = 384  # section 3: d = 768 with DeBERTa-v3-base; MiniLM's own width here
     # Section 2 "Feature Extraction": the paper uses I3D (1024-d); we take open_clip ViT-B/32
     # image embeddings of sampled frames (512-d).
@@ -357,6 +361,22 @@ class CCGS(nn.Module):
         if getattr(plm_cfg, "position_biased_input", True) and getattr(plm_cfg, "max_position_embeddings", 0):
             self.max_len = min(self.max_len, plm_cfg.max_position_embeddings)
         self.use_token_types = getattr(plm_cfg, "type_vocab_size", 0) >= 2
+        if config.train_plm_layers >= 0:
+            self._freeze_plm_below(config.train_plm_layers)
+
+    def _freeze_plm_below(self, trained_top_layers: int) -> None:
+        """Freeze the PLM except its top ``trained_top_layers`` transformer layers."""
+        self.plm.requires_grad_(False)
+        layers = _transformer_layers(self.plm)
+        for layer in layers[len(layers) - trained_top_layers:] if trained_top_layers else []:
+            layer.requires_grad_(True)
+
+    def trained_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights training changed: everything, or (with a partly frozen PLM) all but the frozen PLM."""
+        if self.config.train_plm_layers < 0:
+            return self.state_dict()
+        trained = {name for name, p in self.named_parameters() if p.requires_grad}
+        return {name: t for name, t in self.state_dict().items() if name in trained or not name.startswith("plm.")}
 
     @classmethod
     def from_config(cls, config: CCGSConfig = CCGSConfig(), pretrained: bool = True) -> "CCGS":
@@ -488,6 +508,48 @@ def _frame_times(video: VideoInput, m: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------
 # Decoding
+
+
+def _transformer_layers(plm: nn.Module) -> nn.ModuleList:
+    """The PLM's stack of transformer layers (the ModuleList as long as num_hidden_layers)."""
+    depth = plm.config.num_hidden_layers
+    for module in plm.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == depth:
+            return module
+    raise ValueError(f"cannot find the {depth} transformer layers of {type(plm).__name__}")
+
+
+def load_ccgs(path: str | Any) -> CCGS:
+    """A CCGS export; a partly frozen one is rebuilt on the pretrained PLM it was trained from."""
+    from mmdemo.checkpoint import CheckpointError, config_from_dict, load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    if checkpoint.family != "ccgs":
+        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not CCGS.")
+    config = config_from_dict(CCGSConfig, checkpoint.config)
+    partial = config.train_plm_layers >= 0
+    model = CCGS.from_config(config, pretrained=partial)
+    expected = set(model.trained_state_dict())
+    given = set(checkpoint.state_dict)
+    if given != expected:
+        missing, extra = sorted(expected - given)[:3], sorted(given - expected)[:3]
+        raise CheckpointError(f"{checkpoint.path} does not match its CCGS config (missing {missing}, unexpected {extra}).")
+    model.load_state_dict(checkpoint.state_dict, strict=not partial)
+    return model.eval()
+
+
+def span_targets(times: Sequence[tuple[float, float]], start: float, end: float) -> tuple[int, int]:
+    """Answer seconds -> (first, last) sentence: the sentences that overlap [start, end].
+
+    When no sentence overlaps (an answer in a silent stretch), the nearest sentence stands in.
+    """
+    starts = np.array([t[0] for t in times])
+    ends = np.array([t[1] for t in times])
+    overlapping = np.nonzero((starts < end) & (ends > start))[0]
+    if len(overlapping):
+        return int(overlapping[0]), int(overlapping[-1])
+    nearest = int(np.argmin(np.minimum(abs(starts - start), abs(ends - end))))
+    return nearest, nearest
 
 
 @dataclass(frozen=True)
