@@ -1,0 +1,36 @@
+"""Run the mmdemo web app: ``python app.py [--host H] [--port P] [--share] [--checkpoints DIR]``.
+
+Hugging Face Spaces runs this file too; it sets GRADIO_SERVER_NAME/PORT, which the defaults honour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from mmdemo.config import Settings, set_offline_environment
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument("--checkpoints", type=Path, default=None, help="folder of exported checkpoints")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    set_offline_environment()  # before gradio is imported
+    from mmdemo.ui import build_app, launch_options
+
+    settings = Settings().with_overrides(checkpoints_dir=args.checkpoints)
+    build_app(settings).launch(
+        server_name=args.host, server_port=args.port, share=args.share, **launch_options(settings)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""Locate the answer to a medical question: which video, and where in it.
+
+Two ways in, one way out:
+- no upload: search the bundled demo corpus (indexed once per process, on first use);
+- an uploaded video (with an SRT/VTT file or embedded subtitles), or a subtitle file alone:
+  index just those captions and localise the answer inside them.
+Either way the result names the best span, the runners-up, the per-caption relevance of the
+chosen video (for the timeline plot) and, when there is a video, a trimmed clip of the answer.
+
+The locator holds only read-only things (the text encoder, the corpus index), so one instance
+serves every user; everything about one request lives in its ``LocateResult``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mmdemo.config import Settings
+from mmdemo.errors import InputError
+from mmdemo.media.subtitles import Caption
+from mmdemo.retrieval.corpus import Video
+
+if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would slow app start-up
+    from mmdemo.retrieval.index import CorpusIndex
+
+METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
+MAX_TOP_K = 20
+CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
+CLIP_TTL_SECONDS = 2 * 3600  # gradio has copied a clip into its own cache long before this
+
+
+class Progress(Protocol):
+    """What ``gr.Progress`` offers; any callable with this shape will do."""
+
+    def __call__(self, progress: float, desc: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A candidate's video: enough to play and transcribe any candidate later."""
+
+    media_path: Path | None
+    captions: tuple[Caption, ...]
+
+
+@dataclass
+class LocateResult:
+    question: str
+    video_id: str
+    title: str
+    start: float  # seconds
+    end: float
+    score: float
+    candidates: list[dict[str, Any]]  # best first: video_id, title, start, end, score
+    timeline: dict[str, Any]  # chosen video: caption "times" (midpoints), "texts", [0, 1] "scores",
+    # the chosen "span" and the "others" found in the same video
+    transcript: list[Caption]  # captions inside the chosen span
+    clip_path: Path | None  # trimmed answer; None when only subtitles were given
+    media_path: Path | None  # the chosen video's full file
+    models: dict[str, str]
+    sources: dict[str, Source] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The API answer: plain JSON types only."""
+        return {
+            "video_id": self.video_id,
+            "title": self.title,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "score": round(self.score, 4),
+            "candidates": [
+                {**c, "start": round(c["start"], 3), "end": round(c["end"], 3), "score": round(c["score"], 4)}
+                for c in self.candidates
+            ],
+            "models": dict(self.models),
+        }
+
+    def transcript_of(self, index: int) -> list[Caption]:
+        """Captions inside candidate ``index``'s span."""
+        cand = self.candidates[index]
+        return captions_between(self.sources[cand["video_id"]].captions, cand["start"], cand["end"])
+
+
+def captions_between(captions: tuple[Caption, ...] | list[Caption], start: float, end: float) -> list[Caption]:
+    return [c for c in captions if c.end > start and c.start < end]
+
+
+def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
+    """Delete request folders older than ``max_age_seconds``, so a long-running server's disk stays flat."""
+    cutoff = time.time() - max_age_seconds
+    for folder in root.glob("request-*"):
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_question(question: str | None, settings: Settings) -> str:
+    """The question, stripped; InputError when a person would not call it a question."""
+    text = " ".join((question or "").split())
+    limits = settings.limits
+    if not text:
+        raise InputError("Please type a question, e.g. “How do I do a chin tuck for neck pain?”")
+    if len(text) < limits.min_question_chars or not any(ch.isalnum() for ch in text):
+        raise InputError(f"The question is too short; please use at least {limits.min_question_chars} characters.")
+    if len(text) > limits.max_question_chars:
+        raise InputError(
+            f"The question is too long ({len(text):,} characters); please keep it under "
+            f"{limits.max_question_chars:,} characters."
+        )
+    return text
+
+
+class AnswerLocator:
+    """Load cheaply with ``load``; the encoder and the corpus index are built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._encoder = None
+        self._corpus_index: CorpusIndex | None = None
+        self._corpus_media: dict[str, Path | None] = {}
+        self._load_lock = threading.Lock()
+        # HF fast tokenizers are not safe to call from two threads at once; searching is
+        # milliseconds, so requests take turns here and only clip cutting runs in parallel.
+        self._search_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings) -> "AnswerLocator":
+        return cls(settings)
+
+    # ---------------------------------------------------------------- what it runs on
+
+    def corpus_entries(self) -> list[dict[str, Any]]:
+        """The bundled corpus listing (assets/corpus/corpus.json); [] when there is none."""
+        listing = self.settings.corpus_dir / "corpus.json"
+        if not listing.is_file():
+            return []
+        return json.loads(listing.read_text(encoding="utf-8"))
+
+    def describe(self) -> dict[str, str]:
+        """Which models and data answer questions; cheap, so the UI can show it before loading."""
+        entries = self.corpus_entries()
+        minutes = sum(float(e.get("duration") or 0.0) for e in entries) / 60
+        name = self.settings.text_encoder
+        return {
+            "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else name,
+            "method": f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer",
+            "corpus": f"{len(entries)} bundled demo videos ({minutes:.1f} min) in {self.settings.corpus_dir}",
+            "device": self.settings.device,
+        }
+
+    # ---------------------------------------------------------------- lazily built parts
+
+    def encoder(self):
+        with self._load_lock:
+            if self._encoder is None:
+                from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
+
+                encoder = TextEncoder.from_config(TextEncoderConfig(name=self.settings.text_encoder))
+                self._encoder = encoder.to(self.settings.device)
+            return self._encoder
+
+    def corpus_index(self) -> CorpusIndex:
+        from mmdemo.retrieval.index import CorpusIndex
+
+        encoder = self.encoder()
+        with self._load_lock:
+            if self._corpus_index is None:
+                videos, media = self._read_corpus()
+                with self._search_lock:
+                    self._corpus_index = CorpusIndex.build(videos, encoder)
+                self._corpus_media = media
+            return self._corpus_index
+
+    def _read_corpus(self) -> tuple[list[Video], dict[str, Path | None]]:
+        from mmdemo.media.subtitles import clean_captions, load_subtitles
+
+        root = self.settings.corpus_dir
+        entries = self.corpus_entries()
+        if not entries:
+            raise FileNotFoundError(f"no bundled corpus at {root / 'corpus.json'}; upload a video or subtitles instead")
+        videos, media = [], {}
+        for e in entries:
+            captions = tuple(clean_captions(load_subtitles(root / e["subtitles"], max_mb=self.settings.limits.max_subtitle_mb)))
+            file = root / e["file"] if e.get("file") else None
+            media[e["video_id"]] = file if file is not None and file.is_file() else None
+            videos.append(Video(e["video_id"], captions, media[e["video_id"]], e.get("title") or e["video_id"]))
+        return videos, media
+
+    # ---------------------------------------------------------------- the request
+
+    def run(
+        self,
+        question: str,
+        video_path: str | Path | None = None,
+        subtitle_path: str | Path | None = None,
+        top_k: int = 5,
+        progress: Progress | None = None,
+        work_dir: str | Path | None = None,
+    ) -> LocateResult:
+        """Answer one question; InputError (with a message for a person) on bad input."""
+        report = progress or (lambda fraction, desc=None: None)
+        question = check_question(question, self.settings)
+        top_k = max(1, min(int(top_k), MAX_TOP_K))
+        from mmdemo.retrieval.index import CorpusIndex
+
+        if video_path or subtitle_path:
+            report(0.0, desc="Reading your upload")
+            video = self._uploaded_video(video_path, subtitle_path)
+            report(0.3, desc="Loading the text encoder")
+            encoder = self.encoder()
+            report(0.5, desc="Indexing the subtitles")
+            with self._search_lock:
+                index = CorpusIndex.build([video], encoder)
+            corpus = f"your upload ({video.title})"
+        else:
+            report(0.0, desc="Loading the text encoder and the demo corpus")
+            index = self.corpus_index()
+            corpus = self.describe()["corpus"]
+        report(0.7, desc="Searching")
+        with self._search_lock:
+            found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k)[:top_k]
+            if not found:
+                raise InputError("No caption matched the question; try rephrasing it.")
+            timeline = index.timeline(question, found[0].video_id, METHOD)
+        videos = {v.video_id: v for v in index.videos}
+        best = found[0]
+        chosen = videos[best.video_id]
+        candidates = [
+            {"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end, "score": c.score}
+            for c in found
+        ]
+        sources = {c.video_id: Source(videos[c.video_id].media_path, videos[c.video_id].captions) for c in found}
+        clip = None
+        if chosen.media_path is not None:
+            report(0.85, desc="Cutting the answer clip")
+            clip = self.cut(chosen.media_path, best.start, best.end, work_dir)
+        report(1.0, desc="Done")
+        return LocateResult(
+            question=question,
+            video_id=best.video_id,
+            title=chosen.title,
+            start=best.start,
+            end=best.end,
+            score=best.score,
+            candidates=candidates,
+            timeline={
+                "times": [float(t) for t in timeline.times],
+                "texts": [c.text for c in chosen.captions],
+                "scores": [float(s) for s in timeline.scores],
+                "span": [best.start, best.end],
+                "others": [[c.start, c.end] for c in found[1:] if c.video_id == best.video_id],
+            },
+            transcript=captions_between(chosen.captions, best.start, best.end),
+            clip_path=clip,
+            media_path=chosen.media_path,
+            models={**self.describe(), "corpus": corpus},
+            sources=sources,
+        )
+
+    def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:
+        """A clip of candidate ``index`` of an earlier result; None when it has no video."""
+        if not 0 <= index < len(result.candidates):
+            raise InputError("Pick one of the listed answers to play.")
+        cand = result.candidates[index]
+        media = result.sources[cand["video_id"]].media_path
+        return None if media is None else self.cut(media, cand["start"], cand["end"], work_dir)
+
+    def cut(self, media_path: Path, start: float, end: float, work_dir: str | Path | None = None) -> Path:
+        """Trim [start, end] into a fresh per-request folder, so no two requests share a file."""
+        from mmdemo.media.video import trim_clip
+
+        if work_dir is None:
+            CLIP_ROOT.mkdir(exist_ok=True)
+            sweep_old_folders(CLIP_ROOT, CLIP_TTL_SECONDS)
+        folder = Path(tempfile.mkdtemp(prefix="request-", dir=work_dir or CLIP_ROOT))
+        return Path(trim_clip(media_path, start, end, folder / f"{Path(media_path).stem}_{start:.0f}-{end:.0f}.mp4"))
+
+    def _uploaded_video(self, video_path: str | Path | None, subtitle_path: str | Path | None) -> Video:
+        """The upload as a one-video corpus, checked against the limits."""
+        from mmdemo.media.subtitles import clean_captions, extract_embedded, load_subtitles
+        from mmdemo.media.video import validate_upload
+
+        info = validate_upload(Path(video_path), self.settings.limits) if video_path else None
+        if subtitle_path:
+            captions = load_subtitles(Path(subtitle_path), max_mb=self.settings.limits.max_subtitle_mb)
+        elif info is not None and info.subtitle_streams:
+            captions = extract_embedded(Path(video_path), stream=0)
+        else:
+            raise InputError("This video has no subtitles; upload an SRT/VTT file")
+        captions = tuple(clean_captions(captions))
+        if not captions:
+            raise InputError("The subtitles have no caption text to search.")
+        if info is not None and info.duration and captions[0].start >= info.duration:
+            raise InputError(
+                f"The subtitles start at {captions[0].start:.0f} s but the video is only {info.duration:.0f} s long; "
+                "are they for another video?"
+            )
+        named = Path(video_path or subtitle_path)
+        return Video(named.stem, captions, Path(video_path) if video_path else None, named.name)

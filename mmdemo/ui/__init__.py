@@ -1,0 +1,42 @@
+"""The web app: one ``gr.Blocks`` with a tab per capability, all reading one ``Settings``.
+
+``build_app`` is cheap: pipelines are created here but load their models on first use, so the
+server is up in seconds. Pipelines hold only read-only models; per-user data is in gr.State.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from mmdemo.config import Settings
+from mmdemo.pipelines.locate_answer import AnswerLocator
+from mmdemo.ui import video_qa
+from mmdemo.ui.status import models_markdown
+
+TITLE = "mmdemo · medical video QA"
+QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full" instead of piling up
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    locator = AnswerLocator.load(settings)
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(
+            f"# {TITLE}\nAsk a health question; the app finds the instructional video and the part of it "
+            "that answers, plays that part and shows why it was chosen. Not medical advice."
+        )
+        gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
+        with gr.Tabs():
+            video_qa.build_tab(locator)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)
+    return demo
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """``launch()`` keyword arguments that follow from the settings (gradio 6 takes the theme here)."""
+    return {
+        "theme": gr.themes.Soft(),
+        "max_file_size": f"{settings.limits.max_upload_mb:g}mb",
+        "show_error": True,
+    }

@@ -1,0 +1,52 @@
+"""Plotly figures for the UI; they draw what a pipeline computed and compute nothing new."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import plotly.graph_objects as go
+
+ANSWER_COLOUR = "#16a34a"
+OTHER_COLOUR = "#94a3b8"
+LINE_COLOUR = "#2563eb"
+
+
+def timeline_figure(timeline: dict[str, Any], title: str = "") -> go.Figure:
+    """Relevance of each caption over time, the chosen span shaded green, runners-up grey.
+
+    ``timeline`` is ``LocateResult.timeline``: "times", "texts", "scores", "span", "others".
+    Hovering a point shows its caption, so a person can see why the span was chosen.
+    """
+    fig = go.Figure()
+    for start, end in timeline.get("others", []):
+        fig.add_vrect(x0=start, x1=end, fillcolor=OTHER_COLOUR, opacity=0.12, line_width=0, layer="below")
+    start, end = timeline["span"]
+    fig.add_vrect(
+        x0=start, x1=end, fillcolor=ANSWER_COLOUR, opacity=0.25, line_width=0, layer="below",
+        annotation_text="answer", annotation_position="top left",
+    )
+    hover = ["<br>".join(textwrap.wrap(text, 60)) for text in timeline.get("texts", [])]
+    fig.add_trace(
+        go.Scatter(
+            x=timeline["times"],
+            y=timeline["scores"],
+            mode="lines+markers",
+            line=dict(color=LINE_COLOUR, width=2),
+            marker=dict(size=6),
+            text=hover or None,
+            hovertemplate="%{x:.1f} s · relevance %{y:.2f}<br>%{text}<extra></extra>" if hover else None,
+            name="caption relevance",
+        )
+    )
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        xaxis_title="time in the video (s)",
+        yaxis_title="relevance to the question",
+        yaxis_range=[0, 1.08],
+        height=280,
+        margin=dict(l=50, r=15, t=40 if title else 15, b=45),
+        showlegend=False,
+        template="plotly_white",
+    )
+    return fig

@@ -1,0 +1,157 @@
+"""The "Medical video QA" tab: ask a question, get the video and the span that answer it.
+
+The handlers only call the pipeline and format its ``LocateResult``; a person's result lives
+in ``gr.State`` (one copy per browser session), never in module or closure variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from mmdemo.errors import InputError
+from mmdemo.media.subtitles import Caption
+from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult
+from mmdemo.ui.plots import timeline_figure
+
+EXAMPLES = [
+    "How do I do a chin tuck for neck pain?",
+    "How do I do the Epley maneuver for vertigo?",
+    "How deep should chest compressions be in CPR?",
+    "How long should I rub my hands when washing them?",
+    "What should I do for a minor burn?",
+    "How do I remove a tick?",
+]
+TABLE_HEADERS = ["#", "Video", "Start", "End", "Score"]
+SUBTITLE_TYPES = [".srt", ".vtt", ".json", ".txt"]
+
+
+def fmt_time(seconds: float) -> str:
+    """1:05.3 style: minutes, seconds, one decimal (caption times are sub-second)."""
+    minutes, rest = divmod(max(0.0, float(seconds)), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def span_text(start: float, end: float) -> str:
+    return f"{fmt_time(start)} – {fmt_time(end)}"
+
+
+def transcript_text(captions: list[Caption]) -> str:
+    return "\n".join(f"[{fmt_time(c.start)}] {c.text}" for c in captions)
+
+
+def answer_markdown(result: LocateResult) -> str:
+    where = "" if result.clip_path else "\n\n_No video was given, so there is no clip; the times refer to your subtitles._"
+    return (
+        f"### {result.title}\n"
+        f"**Answer:** {span_text(result.start, result.end)} (score {result.score:.2f}) "
+        f"in `{result.video_id}`{where}"
+    )
+
+
+def table_rows(result: LocateResult) -> list[list[Any]]:
+    return [
+        [i + 1, c["title"], fmt_time(c["start"]), fmt_time(c["end"]), round(c["score"], 3)]
+        for i, c in enumerate(result.candidates)
+    ]
+
+
+def candidate_choices(result: LocateResult) -> list[tuple[str, int]]:
+    return [(f"{i + 1}. {c['title']}  {span_text(c['start'], c['end'])}", i) for i, c in enumerate(result.candidates)]
+
+
+def playing_text(result: LocateResult, index: int) -> str:
+    c = result.candidates[index]
+    shown = "Playing" if result.sources[c["video_id"]].media_path else "No video for"
+    return f"{shown} answer #{index + 1}: {c['title']}, {span_text(c['start'], c['end'])}"
+
+
+def build_tab(locator: AnswerLocator) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+    top_k_limit = 10
+    with gr.Tab("Medical video QA"):
+        result_state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=2):
+                question = gr.Textbox(
+                    label="Question",
+                    placeholder="How do I do a chin tuck for neck pain?",
+                    max_lines=3,
+                    elem_id="qa-question",
+                )
+                with gr.Accordion("Your own video (optional; without one the demo corpus is searched)", open=False):
+                    video = gr.Video(label="Video", sources=["upload"], elem_id="qa-video")
+                    subtitles = gr.File(
+                        label="Subtitles (SRT, WebVTT or MedVidQA JSON; optional if the video has embedded ones)",
+                        file_types=SUBTITLE_TYPES,
+                        type="filepath",
+                        elem_id="qa-subtitles",
+                    )
+                top_k = gr.Slider(1, top_k_limit, value=5, step=1, label="Answers to list")
+                ask = gr.Button("Find the answer", variant="primary", elem_id="qa-submit")
+                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question], label="Example questions")
+            with gr.Column(scale=3):
+                answer = gr.Markdown("Ask a question to see where a video answers it.", label="answer", elem_id="qa-answer")
+                clip = gr.Video(label="Answer clip", interactive=False, autoplay=True, elem_id="qa-clip")
+                playing = gr.Markdown(label="playing", elem_id="qa-playing")
+                timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
+                transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
+        with gr.Row():
+            table = gr.Dataframe(
+                headers=TABLE_HEADERS, label="Top answers (click a row to play it)", interactive=False, wrap=True, scale=3,
+                elem_id="qa-table",
+            )
+            with gr.Column(scale=2):
+                choice = gr.Dropdown(label="Play another answer", choices=[], type="value", elem_id="qa-choice")
+                play = gr.Button("Play this answer", elem_id="qa-play")
+        with gr.Accordion("API answer (JSON)", open=False):
+            raw = gr.JSON(label="/locate_answer")
+
+        def locate_answer(question, video, subtitles, top_k, progress=gr.Progress()):
+            try:
+                result = locator.run(
+                    question,
+                    video_path=video or None,
+                    subtitle_path=subtitles or None,
+                    top_k=int(top_k),
+                    progress=progress,
+                )
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            return (
+                result.to_json(),
+                answer_markdown(result),
+                table_rows(result),
+                str(result.clip_path) if result.clip_path else None,
+                playing_text(result, 0),
+                timeline_figure(result.timeline, result.title),
+                transcript_text(result.transcript),
+                gr.Dropdown(choices=candidate_choices(result), value=0),
+                result,
+            )
+
+        def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, clip out
+            if result is None:
+                raise gr.Error("Ask a question first, then pick an answer to play.", title="Nothing to play yet")
+            index = int(index or 0)
+            try:
+                path = locator.play(result, index)
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            clip_file = str(path) if path else None
+            return clip_file, playing_text(result, index), transcript_text(result.transcript_of(index)), gr.Dropdown(value=index)
+
+        def play_row(result: LocateResult | None, event: gr.SelectData):
+            return play_answer(result, event.index[0])
+
+        gr.on(
+            triggers=[ask.click, question.submit],
+            fn=locate_answer,
+            inputs=[question, video, subtitles, top_k],
+            outputs=[raw, answer, table, clip, playing, timeline, transcript, choice, result_state],
+            api_name="locate_answer",
+            api_description="Find the video and time span that answer a medical question.",
+        )
+        play.click(play_answer, inputs=[result_state, choice], outputs=[clip, playing, transcript, choice], api_visibility="private")
+        table.select(play_row, inputs=[result_state], outputs=[clip, playing, transcript, choice], api_visibility="private")

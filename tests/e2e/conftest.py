@@ -1,0 +1,64 @@
+"""The app, launched in-process once per session on a free port, and uploads to send it.
+
+Helpers are handed out as fixtures because tests are imported with --import-mode=importlib.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from mmdemo.config import Settings
+from mmdemo.media.ffmpeg import ffmpeg_exe
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def srt_text(lines: list[str], step: float = 4.0) -> str:
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "\n".join(f"{i + 1}\n{stamp(step * i)} --> {stamp(step * (i + 1) - 0.2)}\n{text}\n" for i, text in enumerate(lines))
+
+
+@pytest.fixture(scope="session")
+def app_url() -> str:
+    from mmdemo.ui import build_app, launch_options
+
+    settings = Settings()
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def make_upload(tmp_path_factory) -> Callable[[str, list[str]], tuple[Path, Path]]:
+    """make_upload(name, lines) -> (clip, srt): testsrc2 + tone, 4 s per subtitle line."""
+
+    def make(name: str, lines: list[str]) -> tuple[Path, Path]:
+        folder = tmp_path_factory.mktemp(name)
+        subs = folder / f"{name}.srt"
+        subs.write_text(srt_text(lines), encoding="utf-8")
+        clip = folder / f"{name}.mp4"
+        seconds = 4.0 * len(lines)
+        subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=10:duration={seconds}",
+             "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip)],
+            check=True, timeout=120,
+        )
+        return clip, subs
+
+    return make

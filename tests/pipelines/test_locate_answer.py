@@ -1,0 +1,284 @@
+"""AnswerLocator end to end on the bundled corpus and on uploads, and every bad input it refuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mmdemo.config import Limits, Settings
+from mmdemo.errors import InputError
+from mmdemo.media.video import probe
+from mmdemo.pipelines.locate_answer import AnswerLocator, check_question, sweep_old_folders
+
+# ------------------------------------------------------------------ questions
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "Please type a question"),
+        ("   \n\t ", "Please type a question"),
+        (None, "Please type a question"),
+        ("hi", "too short"),
+        ("?!?!", "too short"),
+        ("x" * 5000, "too long (5,000 characters)"),
+    ],
+)
+def test_bad_questions_are_refused_with_a_clear_message(question, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_question(question, Settings())
+
+
+def test_question_whitespace_is_normalised_and_the_limit_is_configurable():
+    assert check_question("  how   do I\nstretch? ", Settings()) == "how do I stretch?"
+    tight = Settings(limits=Limits(max_question_chars=10))
+    with pytest.raises(InputError, match="under 10 characters"):
+        check_question("how do I stretch my hamstring?", tight)
+
+
+# ------------------------------------------------------------------ bad uploads (refused before any model loads)
+
+
+@pytest.fixture
+def cold(monkeypatch) -> AnswerLocator:
+    """A locator whose models may not load: bad input must be refused before that work."""
+    locator = AnswerLocator.load(Settings())
+    monkeypatch.setattr(locator, "encoder", lambda: pytest.fail("a model was loaded for input that is refused"))
+    return locator
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+QUESTION = "How do I stretch my hamstring?"
+
+
+def srt_lines(lines, offset: str = "00:00:") -> str:
+    """A small SRT, 4 s per line; ``offset`` shifts it (e.g. "00:50:" = 50 minutes in)."""
+    return "\n".join(
+        f"{i + 1}\n{offset}{4 * i:02d},000 --> {offset}{4 * i + 3:02d},800\n{text}\n" for i, text in enumerate(lines)
+    )
+
+
+def test_corrupt_video(cold, tmp_path, srt):
+    bad = write(tmp_path / "broken.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    with pytest.raises(InputError, match="broken.mp4"):
+        cold.run(QUESTION, video_path=bad, subtitle_path=srt)
+
+
+def test_empty_video_file(cold, tmp_path, srt):
+    with pytest.raises(InputError, match="empty"):
+        cold.run(QUESTION, video_path=write(tmp_path / "empty.mp4", b""), subtitle_path=srt)
+
+
+def test_text_file_posing_as_video(cold, tmp_path, srt):
+    fake = write(tmp_path / "notes.mp4", b"these are my notes, not a video\n" * 50)
+    with pytest.raises(InputError, match="notes.mp4"):
+        cold.run(QUESTION, video_path=fake, subtitle_path=srt)
+
+
+def test_audio_only_file(cold, tmp_path, srt, run_ffmpeg):
+    audio = tmp_path / "talk.m4a"
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:a", "aac", audio)
+    with pytest.raises(InputError, match="no video stream"):
+        cold.run(QUESTION, video_path=audio, subtitle_path=srt)
+
+
+def test_two_hour_video_is_over_the_duration_limit(cold, tmp_path, srt, run_ffmpeg):
+    long = tmp_path / "lecture.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=32x32:rate=1:duration=7200",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", long)
+    with pytest.raises(InputError, match="2 hours|120 min|limit is 30 minutes"):
+        cold.run(QUESTION, video_path=long, subtitle_path=srt)
+
+
+def test_file_over_the_size_limit(clip, srt):
+    tiny = AnswerLocator.load(Settings(limits=Limits(max_upload_mb=0.001)))
+    with pytest.raises(InputError, match="upload limit is"):
+        tiny.run(QUESTION, video_path=clip, subtitle_path=srt)
+
+
+def test_video_without_any_subtitles(cold, clip):
+    with pytest.raises(InputError, match="This video has no subtitles; upload an SRT/VTT file"):
+        cold.run(QUESTION, video_path=clip)
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.srt", b"", "empty|no caption"),
+        ("blank.srt", b"\n\n  \n", "empty|no caption"),
+        ("garbage.srt", b"this is not a subtitle file at all\njust words\n", "garbage.srt|caption|subtitle"),
+        ("latin1.srt", "1\n00:00:01,000 --> 00:00:02,000\nDouleur à l'épaule, très forte\n".encode("latin-1"), "UTF-8"),
+    ],
+)
+def test_bad_subtitle_files(cold, clip, tmp_path, name, data, message):
+    with pytest.raises(InputError, match=message):
+        cold.run(QUESTION, video_path=clip, subtitle_path=write(tmp_path / name, data))
+
+
+def test_subtitles_over_the_size_limit(clip, tmp_path, talk):
+    big = tmp_path / "huge.srt"
+    big.write_text(srt_lines(talk.lines[:6]) * 200, encoding="utf-8")
+    small = AnswerLocator.load(Settings(limits=Limits(max_subtitle_mb=0.001)))
+    with pytest.raises(InputError, match="MB"):
+        small.run(QUESTION, video_path=clip, subtitle_path=big)
+
+
+def test_subtitles_for_another_video(cold, tmp_path, clip, talk):
+    later = tmp_path / "later.srt"
+    later.write_text(srt_lines(talk.lines[:6], offset="00:50:"), encoding="utf-8")
+    with pytest.raises(InputError, match="another video"):
+        cold.run(QUESTION, video_path=clip, subtitle_path=later)
+
+
+# ------------------------------------------------------------------ uploads that work
+
+
+@pytest.mark.slow
+def test_uploaded_clip_with_srt(locator, clip, srt, tmp_path, talk):
+    result = locator.run(QUESTION, video_path=clip, subtitle_path=srt, top_k=3, work_dir=tmp_path)
+    assert result.video_id == "clinic_talk"
+    assert result.start < talk.hamstring[1] and result.end > talk.hamstring[0], (result.start, result.end)
+    assert any("hamstring" in c.text for c in result.transcript)
+    assert 1 <= len(result.candidates) <= 3
+    assert [c["score"] for c in result.candidates] == sorted((c["score"] for c in result.candidates), reverse=True)
+    # the clip is a fresh, playable file inside this request's folder, as long as the span
+    assert result.clip_path.parent.parent == tmp_path
+    info = probe(result.clip_path)
+    assert info.has_video and info.has_audio and info.video_codec == "h264"
+    assert info.duration == pytest.approx(min(result.end, talk.seconds) - result.start, abs=0.6)
+    assert result.media_path == Path(clip)
+    assert len(result.timeline["times"]) == len(result.timeline["scores"]) == len(talk.lines)
+    assert result.timeline["span"] == [result.start, result.end]
+
+
+@pytest.mark.slow
+def test_subtitles_alone_give_times_but_no_clip(locator, srt, talk):
+    result = locator.run(QUESTION, subtitle_path=srt)
+    assert result.video_id == "clinic_talk"
+    assert result.start < talk.hamstring[1] and result.end > talk.hamstring[0]
+    assert result.clip_path is None and result.media_path is None
+    assert locator.play(result, 0) is None
+
+
+@pytest.mark.slow
+def test_video_without_audio_works(locator, make_upload, talk, tmp_path):
+    silent, subs = make_upload("silent", talk.lines, audio=False)
+    result = locator.run(QUESTION, video_path=silent, subtitle_path=subs, work_dir=tmp_path)
+    info = probe(result.clip_path)
+    assert info.has_video and not info.has_audio
+
+
+@pytest.mark.slow
+def test_embedded_subtitles_are_used_when_no_file_is_given(locator, clip, srt, tmp_path, talk, run_ffmpeg):
+    with_subs = tmp_path / "with_subs.mp4"
+    run_ffmpeg("-i", clip, "-i", srt, "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text", with_subs)
+    result = locator.run(QUESTION, video_path=with_subs, work_dir=tmp_path)
+    assert result.video_id == "with_subs"
+    assert result.start < talk.hamstring[1] and result.end > talk.hamstring[0]
+
+
+@pytest.mark.slow
+def test_concurrent_uploads_do_not_mix(locator, make_upload):
+    """Two users at once, different clips: each gets an answer from its own upload only."""
+    topics = {
+        "knee_video": ["Lie on your back.", "Bend your knee slowly toward your chest.", "Hold the knee stretch."] * 3,
+        "burn_video": ["Cool the burn under running water.", "Keep the burn under cold water.", "Cover the burn loosely."] * 3,
+    }
+    jobs = {name: make_upload(name, lines) for name, lines in topics.items()}
+    results, errors = {}, []
+
+    def ask(name: str) -> None:
+        try:
+            media, subs = jobs[name]
+            results[name] = locator.run("how do I treat a burn or stretch my knee?", video_path=media, subtitle_path=subs)
+        except Exception as error:  # surfaced below; a thread cannot fail the test itself
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for name, result in results.items():
+        assert result.video_id == name
+        assert {c["video_id"] for c in result.candidates} == {name}
+        assert all(c.text in topics[name] for c in result.transcript)
+        assert result.clip_path.stem.startswith(name)
+    assert results["knee_video"].clip_path.parent != results["burn_video"].clip_path.parent
+
+
+# ------------------------------------------------------------------ the bundled corpus
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question, video_id",
+    [
+        ("How do I do a chin tuck for neck pain?", "chin-tuck-neck-pain"),
+        ("How do I do the Epley maneuver for vertigo?", "epley-maneuver-vertigo"),
+        ("What should I do for a minor burn?", "minor-burn"),
+        ("How do I remove a tick?", "tick-removal"),
+    ],
+)
+def test_bundled_corpus_finds_the_right_video(locator, question, video_id):
+    result = locator.run(question, top_k=5)
+    assert result.video_id == video_id
+    assert 0 <= result.start < result.end
+    assert result.clip_path is not None and result.clip_path.is_file()
+    assert probe(result.clip_path).duration == pytest.approx(result.end - result.start, abs=0.6)
+
+
+@pytest.mark.slow
+def test_result_json_and_playing_other_candidates(locator, tmp_path):
+    result = locator.run("How do I do a chin tuck for neck pain?", top_k=4, work_dir=tmp_path)
+    payload = result.to_json()
+    json.dumps(payload)  # plain JSON types only
+    assert {"video_id", "start", "end", "score", "candidates"} <= payload.keys()
+    assert payload["video_id"] == "chin-tuck-neck-pain"
+    assert len(payload["candidates"]) == 4
+    assert set(payload["candidates"][0]) == {"video_id", "title", "start", "end", "score"}
+    assert (payload["candidates"][0]["start"], payload["candidates"][0]["end"]) == (payload["start"], payload["end"])
+    assert "MiniLM" in payload["models"]["text_encoder"]
+    assert "13 bundled demo videos" in payload["models"]["corpus"]
+    second = result.candidates[1]
+    clip = locator.play(result, 1, work_dir=tmp_path)
+    assert clip.is_file() and clip != result.clip_path
+    assert probe(clip).duration == pytest.approx(second["end"] - second["start"], abs=0.6)
+    assert result.transcript_of(1) and all(c.end > second["start"] and c.start < second["end"] for c in result.transcript_of(1))
+    with pytest.raises(InputError, match="Pick one of the listed answers"):
+        locator.play(result, 99)
+
+
+def test_describe_is_cheap_and_names_models_and_data(cold):
+    info = cold.describe()
+    assert info["text_encoder"] == "all-MiniLM-L6-v2 (bundled)"
+    assert "bundled demo videos" in info["corpus"]
+    assert cold._encoder is None
+
+
+def test_missing_corpus_is_reported(tmp_path):
+    locator = AnswerLocator.load(replace(Settings(), assets_dir=tmp_path))
+    assert locator.describe()["corpus"].startswith("0 bundled demo videos")
+    with pytest.raises(FileNotFoundError, match="no bundled corpus"):
+        locator._read_corpus()
+
+
+def test_old_request_folders_are_swept(tmp_path):
+    old, new = tmp_path / "request-old", tmp_path / "request-new"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "clip.mp4").write_bytes(b"x")
+    os.utime(old, (time.time() - 10_000, time.time() - 10_000))
+    sweep_old_folders(tmp_path, 3600)
+    assert not old.exists() and new.exists()

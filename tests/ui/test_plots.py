@@ -1,0 +1,32 @@
+"""The timeline figure shows what the pipeline found: scores over time, the answer shaded."""
+
+from __future__ import annotations
+
+from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, timeline_figure
+
+TIMELINE = {
+    "times": [2.0, 6.0, 10.0, 14.0],
+    "texts": ["intro", "sit tall", "tuck your chin back", "repeat ten times"],
+    "scores": [0.0, 0.4, 1.0, 0.6],
+    "span": [8.0, 16.0],
+    "others": [[0.0, 8.0]],
+}
+
+
+def test_scores_are_plotted_against_time_with_captions_on_hover():
+    fig = timeline_figure(TIMELINE, "Chin tuck")
+    (trace,) = fig.data
+    assert list(trace.x) == TIMELINE["times"] and list(trace.y) == TIMELINE["scores"]
+    assert list(trace.text) == TIMELINE["texts"]
+    assert fig.layout.title.text == "Chin tuck"
+
+
+def test_answer_span_is_shaded_and_runners_up_are_grey():
+    shapes = timeline_figure(TIMELINE).layout.shapes
+    spans = {(s.x0, s.x1): s.fillcolor for s in shapes}
+    assert spans == {(8.0, 16.0): ANSWER_COLOUR, (0.0, 8.0): OTHER_COLOUR}
+
+
+def test_timeline_without_texts_or_others():
+    fig = timeline_figure({"times": [1.0], "scores": [1.0], "span": [0.0, 2.0]})
+    assert len(fig.layout.shapes) == 1 and fig.data[0].text is None

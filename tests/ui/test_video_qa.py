@@ -1,0 +1,51 @@
+"""Formatting of a LocateResult for the "Medical video QA" tab (no models needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmdemo.media.subtitles import Caption
+from mmdemo.pipelines.locate_answer import LocateResult, Source
+from mmdemo.ui import video_qa
+
+
+def result(clip: Path | None = Path("/tmp/answer.mp4")) -> LocateResult:
+    candidates = [
+        {"video_id": "chin", "title": "Chin tuck", "start": 2.0, "end": 28.3, "score": 1.0},
+        {"video_id": "burn", "title": "Minor burn", "start": 65.5, "end": 80.0, "score": 0.42},
+    ]
+    return LocateResult(
+        question="How do I do a chin tuck?", video_id="chin", title="Chin tuck", start=2.0, end=28.3, score=1.0,
+        candidates=candidates, timeline={}, transcript=[Caption(2.0, 6.0, "Sit tall.")], clip_path=clip,
+        media_path=clip, models={},
+        sources={"chin": Source(clip, ()), "burn": Source(None, ())},
+    )
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0:00.0"), (2.04, "0:02.0"), (65.5, "1:05.5"), (3600, "60:00.0"), (-1, "0:00.0")])
+def test_fmt_time(seconds, text):
+    assert video_qa.fmt_time(seconds) == text
+
+
+def test_answer_names_the_video_and_the_span():
+    text = video_qa.answer_markdown(result())
+    assert "Chin tuck" in text and "0:02.0 – 0:28.3" in text and "score 1.00" in text
+    assert "no clip" in video_qa.answer_markdown(result(clip=None))
+
+
+def test_table_and_choices_list_every_candidate_in_order():
+    rows = video_qa.table_rows(result())
+    assert rows == [[1, "Chin tuck", "0:02.0", "0:28.3", 1.0], [2, "Minor burn", "1:05.5", "1:20.0", 0.42]]
+    assert len(rows[0]) == len(video_qa.TABLE_HEADERS)
+    assert video_qa.candidate_choices(result()) == [("1. Chin tuck  0:02.0 – 0:28.3", 0), ("2. Minor burn  1:05.5 – 1:20.0", 1)]
+
+
+def test_transcript_text():
+    assert video_qa.transcript_text([Caption(2.0, 6.0, "Sit tall."), Caption(6.0, 9.0, "Tuck.")]) == "[0:02.0] Sit tall.\n[0:06.0] Tuck."
+
+
+def test_playing_text_says_what_plays_or_that_there_is_no_video():
+    assert video_qa.playing_text(result(), 0) == "Playing answer #1: Chin tuck, 0:02.0 – 0:28.3"
+    assert video_qa.playing_text(result(), 1).startswith("No video for answer #2: Minor burn")
