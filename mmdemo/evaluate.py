@@ -1,0 +1,101 @@
+"""python -m mmdemo.evaluate <task> ...  — prints one JSON object of metrics on stdout.
+
+Progress goes to stderr so that stdout stays machine-readable. One sub-command per task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from mmdemo.errors import InputError
+from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
+from mmdemo.retrieval.index import METHODS, CorpusIndex, RetrievalConfig
+
+RANK_KS = (1, 10, 100)
+CANDIDATE_VIDEOS = 20  # videos searched for spans; 20 x 10 spans covers Rank@100
+SPANS_PER_VIDEO = 10
+
+
+def load_questions(path: str | Path) -> list[dict]:
+    try:
+        records = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read questions from {path}: {err}") from err
+    if not isinstance(records, list):
+        raise InputError(f"{path} should hold a JSON list of question records")
+    return records
+
+
+def evaluate_medvidqa(questions: Sequence[dict], index: CorpusIndex, method: str, progress=None) -> dict:
+    """Video retrieval and answer localisation over the whole corpus for every answerable question."""
+    known = set(index.video_ids)
+    questions = [q for q in questions if q["video_id"] in known]
+    ranks, predictions, golds = [], [], []
+    for i, q in enumerate(questions):
+        ranked = [vid for vid, _ in index.rank_videos(q["question"], method)]
+        ranks.append(ranked.index(q["video_id"]) + 1)
+        candidates = index.locate(q["question"], method, top_videos=CANDIDATE_VIDEOS, top_spans=SPANS_PER_VIDEO)
+        predictions.append([(c.video_id, c.start, c.end) for c in candidates])
+        golds.append((q["video_id"], float(q["answer_start_second"]), float(q["answer_end_second"])))
+        if progress is not None:
+            progress(i + 1, len(questions))
+    metrics: dict = {"n": len(questions), "method": method}
+    for k in (1, 5, 10):
+        metrics[f"R@{k}"] = recall_at_k(ranks, k)
+    metrics["MRR"] = mrr(ranks)
+    for k in RANK_KS:
+        for name, value in rank_k_iou(predictions, golds, k).items():
+            metrics[f"Rank@{k} {name}"] = value
+    return metrics
+
+
+def _stderr_progress(done: int, total: int) -> None:
+    if done == total or done % 10 == 0:
+        print(f"\r{done}/{total} questions", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def _run_medvidqa(args: argparse.Namespace) -> dict:
+    from mmdemo.config import set_offline_environment
+    from mmdemo.retrieval.corpus import load_medvidqa_corpus
+
+    set_offline_environment()
+    videos = load_medvidqa_corpus(args.subtitles)
+    encoder = None
+    if args.method != "bm25":
+        from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
+
+        encoder = TextEncoder.from_config(TextEncoderConfig(name=args.text_encoder))
+    print(f"indexing {len(videos)} videos ...", file=sys.stderr, flush=True)
+    index = CorpusIndex.build(videos, encoder, RetrievalConfig())
+    return evaluate_medvidqa(load_questions(args.questions), index, args.method, progress=_stderr_progress)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mmdemo.evaluate", description=__doc__.splitlines()[0])
+    tasks = parser.add_subparsers(dest="task", required=True)
+    med = tasks.add_parser("medvidqa", help="video corpus retrieval + answer localisation on MedVidQA captions")
+    med.add_argument("--questions", required=True, help="MedVidQA questions JSON (list of records)")
+    med.add_argument("--subtitles", required=True, action="append", help="folder of <video_id>.json captions; repeatable")
+    med.add_argument("--method", choices=METHODS, default="hybrid")
+    med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
+    med.set_defaults(run=_run_medvidqa)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        metrics = args.run(args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

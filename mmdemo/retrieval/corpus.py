@@ -1,0 +1,94 @@
+"""A searchable corpus: videos with their captions, cut into overlapping caption windows.
+
+A window holds the captions whose midpoint falls in ``[t, t + seconds)``, for t stepping by
+half a window, so every caption sits in (about) two windows. Windows are the unit that search
+scores: long enough that a short caption ("you", "[Music]") gets context and that an encoder
+sees a whole instruction, and few enough (one per half window) to embed a corpus on a CPU.
+A caption's relevance is the mean score of the windows that hold it (``spread_to_captions``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from mmdemo.errors import InputError
+from mmdemo.media.subtitles import Caption, clean_captions, parse_medvidqa
+
+
+@dataclass(frozen=True)
+class Video:
+    video_id: str
+    captions: tuple[Caption, ...]  # sorted, disjoint
+    media_path: Path | None = None
+    title: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.captions[-1].end if self.captions else 0.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """Captions ``first..last`` (inclusive) of video number ``video`` in the corpus list."""
+
+    video: int
+    first: int
+    last: int
+    text: str
+
+
+def caption_windows(captions: Sequence[Caption], seconds: float) -> list[tuple[int, int]]:
+    """(first, last) caption ranges of windows ``seconds`` long with a stride of ``seconds / 2``."""
+    if not captions:
+        return []
+    mids = np.array([0.5 * (c.start + c.end) for c in captions])
+    out: list[tuple[int, int]] = []
+    t = captions[0].start
+    while t <= mids[-1]:
+        first, stop = np.searchsorted(mids, [t, t + seconds])
+        if stop > first and (not out or out[-1] != (first, stop - 1)):
+            out.append((int(first), int(stop - 1)))
+        t += seconds / 2
+    return out
+
+
+def corpus_windows(videos: Sequence[Video], seconds: float) -> list[Window]:
+    """All windows of all videos, video by video (so each video is one contiguous slice)."""
+    return [
+        Window(v, first, last, " ".join(c.text for c in video.captions[first : last + 1]))
+        for v, video in enumerate(videos)
+        for first, last in caption_windows(video.captions, seconds)
+    ]
+
+
+def spread_to_captions(windows: Sequence[Window], scores: np.ndarray, n_captions: int) -> np.ndarray:
+    """Per-caption score: mean over the windows of one video that contain the caption."""
+    total = np.zeros(n_captions + 1)
+    count = np.zeros(n_captions + 1)
+    for w, s in zip(windows, scores):
+        total[w.first] += s
+        total[w.last + 1] -= s
+        count[w.first] += 1
+        count[w.last + 1] -= 1
+    total, count = np.cumsum(total)[:-1], np.cumsum(count)[:-1]
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
+
+
+def load_medvidqa_corpus(subtitle_dirs: Iterable[str | Path]) -> list[Video]:
+    """Every ``<video_id>.json`` caption file in the folders, one Video each, sorted by id."""
+    folders = [Path(d) for d in subtitle_dirs]
+    videos: dict[str, Video] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(f"subtitle folder not found: {folder}")
+        for path in sorted(folder.glob("*.json")):
+            captions = tuple(clean_captions(parse_medvidqa(path.read_text(encoding="utf-8"))))
+            if captions:
+                videos[path.stem] = Video(path.stem, captions)
+    if not videos:
+        raise InputError(f"no MedVidQA caption files (*.json) in {', '.join(map(str, folders))}")
+    return [videos[k] for k in sorted(videos)]
