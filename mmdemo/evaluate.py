@@ -9,11 +9,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
-from mmdemo.retrieval.index import METHODS, CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.index import METHODS, Candidate, CorpusIndex, RetrievalConfig
 
 RANK_KS = (1, 10, 100)
 CANDIDATE_VIDEOS = 20  # videos searched for spans; 20 x 10 spans covers Rank@100
@@ -30,15 +30,38 @@ def load_questions(path: str | Path) -> list[dict]:
     return records
 
 
-def evaluate_medvidqa(questions: Sequence[dict], index: CorpusIndex, method: str, progress=None) -> dict:
+# A method answers a question with every corpus video ranked best first and its spans best first.
+Answerer = Callable[[str], tuple[list[str], list[Candidate]]]
+
+
+def zero_shot_answerer(index: CorpusIndex, method: str) -> Answerer:
+    def answer(question: str) -> tuple[list[str], list[Candidate]]:
+        ranked = [vid for vid, _ in index.rank_videos(question, method)]
+        return ranked, index.locate(question, method, top_videos=CANDIDATE_VIDEOS, top_spans=SPANS_PER_VIDEO)
+
+    return answer
+
+
+def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int) -> Answerer:
+    from mmdemo.models.ccgs import load_ccgs
+    from mmdemo.retrieval.ccgs_search import CCGSSearch
+
+    search = CCGSSearch(index, load_ccgs(checkpoint), method="hybrid", top_videos=top_videos)
+
+    def answer(question: str) -> tuple[list[str], list[Candidate]]:
+        result = search.answer(question, top_spans=SPANS_PER_VIDEO * top_videos)
+        return result.videos, result.candidates
+
+    return answer
+
+
+def evaluate_medvidqa(questions: Sequence[dict], known: set[str], answer: Answerer, method: str, progress=None) -> dict:
     """Video retrieval and answer localisation over the whole corpus for every answerable question."""
-    known = set(index.video_ids)
     questions = [q for q in questions if q["video_id"] in known]
     ranks, predictions, golds = [], [], []
     for i, q in enumerate(questions):
-        ranked = [vid for vid, _ in index.rank_videos(q["question"], method)]
+        ranked, candidates = answer(q["question"])
         ranks.append(ranked.index(q["video_id"]) + 1)
-        candidates = index.locate(q["question"], method, top_videos=CANDIDATE_VIDEOS, top_spans=SPANS_PER_VIDEO)
         predictions.append([(c.video_id, c.start, c.end) for c in candidates])
         golds.append((q["video_id"], float(q["answer_start_second"]), float(q["answer_end_second"])))
         if progress is not None:
@@ -64,6 +87,8 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
 
     set_offline_environment()
     videos = load_medvidqa_corpus(args.subtitles)
+    if args.method == "ccgs" and not args.checkpoint:
+        raise InputError("--method ccgs needs --checkpoint DIR (a CCGS export)")
     encoder = None
     if args.method != "bm25":
         from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
@@ -71,7 +96,12 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
         encoder = TextEncoder.from_config(TextEncoderConfig(name=args.text_encoder))
     print(f"indexing {len(videos)} videos ...", file=sys.stderr, flush=True)
     index = CorpusIndex.build(videos, encoder, RetrievalConfig())
-    return evaluate_medvidqa(load_questions(args.questions), index, args.method, progress=_stderr_progress)
+    if args.method == "ccgs":
+        answer = ccgs_answerer(index, args.checkpoint, args.candidates)
+    else:
+        answer = zero_shot_answerer(index, args.method)
+    return evaluate_medvidqa(load_questions(args.questions), set(index.video_ids), answer, args.method,
+                             progress=_stderr_progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     med = tasks.add_parser("medvidqa", help="video corpus retrieval + answer localisation on MedVidQA captions")
     med.add_argument("--questions", required=True, help="MedVidQA questions JSON (list of records)")
     med.add_argument("--subtitles", required=True, action="append", help="folder of <video_id>.json captions; repeatable")
-    med.add_argument("--method", choices=METHODS, default="hybrid")
+    med.add_argument("--method", choices=(*METHODS, "ccgs"), default="hybrid",
+                     help="zero-shot bm25|dense|hybrid, or ccgs: hybrid first stage, then a CCGS checkpoint")
+    med.add_argument("--checkpoint", help="CCGS export directory (for --method ccgs)")
+    med.add_argument("--candidates", type=int, default=5, help="videos CCGS scores per question (K)")
     med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
     med.set_defaults(run=_run_medvidqa)
     return parser

@@ -72,3 +72,26 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
 def test_cli_needs_a_task():
     with pytest.raises(SystemExit):
         build_parser().parse_args([])
+
+
+@pytest.mark.slow
+def test_ccgs_method_reads_a_checkpoint_and_reports_all_metrics(fixture_corpus, capsys, tmp_path):
+    from mmdemo.checkpoint import save_checkpoint
+    from mmdemo.models.ccgs import CCGS, CCGSConfig
+
+    config = CCGSConfig(use_visual=False, plm_layers=1, train_plm_layers=0, hidden=32)
+    model = CCGS.from_config(config, pretrained=True)
+    save_checkpoint(tmp_path / "ccgs", model.trained_state_dict(), family="ccgs", config=config, meta={"task": "ccgs"})
+    qfile, subs = fixture_corpus
+    argv = ["medvidqa", "--questions", str(qfile), "--subtitles", str(subs), "--method", "ccgs",
+            "--checkpoint", str(tmp_path / "ccgs"), "--candidates", "2"]
+    metrics = run(capsys, argv)
+    assert KEYS <= set(metrics) and metrics["n"] == 3 and metrics["method"] == "ccgs"
+    # videos beyond the CCGS shortlist keep the hybrid order, so every gold video is ranked
+    assert metrics["R@5"] == 100.0
+
+
+def test_ccgs_method_without_checkpoint_is_an_error(fixture_corpus, capsys):
+    qfile, subs = fixture_corpus
+    assert main(["medvidqa", "--questions", str(qfile), "--subtitles", str(subs), "--method", "ccgs"]) == 2
+    assert "--checkpoint" in capsys.readouterr().err

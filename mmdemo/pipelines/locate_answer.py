@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would 
     from mmdemo.retrieval.index import CorpusIndex
 
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
+CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
+CCGS_TOP_VIDEOS = 5  # K: videos the first stage hands to CCGS
+HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 MAX_TOP_K = 20
 CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
 CLIP_TTL_SECONDS = 2 * 3600  # gradio has copied a clip into its own cache long before this
@@ -66,6 +69,9 @@ class LocateResult:
     media_path: Path | None  # the chosen video's full file
     models: dict[str, str]
     sources: dict[str, Source] = field(default_factory=dict, repr=False)
+    # CCGS only: the chosen video's global-span matrix ("starts"/"ends" in seconds, "scores"
+    # with None for impossible spans) for the heatmap; None with the zero-shot localizer.
+    span_matrix: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API answer: plain JSON types only."""
@@ -90,6 +96,22 @@ class LocateResult:
 
 def captions_between(captions: tuple[Caption, ...] | list[Caption], start: float, end: float) -> list[Caption]:
     return [c for c in captions if c.end > start and c.start < end]
+
+
+def heatmap(matrix, captions: tuple[Caption, ...]) -> dict[str, Any]:
+    """A span matrix as plain lists for plotting, max-pooled when it has too many sentences."""
+    import numpy as np
+
+    r = matrix.shape[0]
+    block = -(-r // HEATMAP_MAX_SENTENCES)  # ceil
+    cells = -(-r // block)
+    padded = np.full((cells * block, cells * block), -np.inf)
+    padded[:r, :r] = matrix
+    pooled = padded.reshape(cells, block, cells, block).max(axis=(1, 3))
+    starts = [captions[min(i * block, r - 1)].start for i in range(cells)]
+    ends = [captions[min(i * block + block - 1, r - 1)].end for i in range(cells)]
+    scores = [[float(v) if np.isfinite(v) else None for v in row] for row in pooled]
+    return {"starts": starts, "ends": ends, "scores": scores}
 
 
 def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
@@ -124,6 +146,9 @@ class AnswerLocator:
         self._encoder = None
         self._corpus_index: CorpusIndex | None = None
         self._corpus_media: dict[str, Path | None] = {}
+        self._ccgs = None
+        self._ccgs_loaded = False
+        self._corpus_ccgs = None  # CCGSSearch over the bundled corpus, built with it
         self._load_lock = threading.Lock()
         # HF fast tokenizers are not safe to call from two threads at once; searching is
         # milliseconds, so requests take turns here and only clip cutting runs in parallel.
@@ -147,9 +172,13 @@ class AnswerLocator:
         entries = self.corpus_entries()
         minutes = sum(float(e.get("duration") or 0.0) for e in entries) / 60
         name = self.settings.text_encoder
+        if self.ccgs_path().is_dir():
+            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer ({self.ccgs_path()}) over its top {CCGS_TOP_VIDEOS}"
+        else:
+            method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
         return {
             "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else name,
-            "method": f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer",
+            "method": method,
             "corpus": f"{len(entries)} bundled demo videos ({minutes:.1f} min) in {self.settings.corpus_dir}",
             "device": self.settings.device,
         }
@@ -164,6 +193,32 @@ class AnswerLocator:
                 encoder = TextEncoder.from_config(TextEncoderConfig(name=self.settings.text_encoder))
                 self._encoder = encoder.to(self.settings.device)
             return self._encoder
+
+    def ccgs_path(self) -> Path:
+        return self.settings.checkpoint_root / CCGS_DIR
+
+    def ccgs(self):
+        """The trained CCGS localizer, or None when no CCGS export is installed."""
+        with self._load_lock:
+            if not self._ccgs_loaded:
+                if self.ccgs_path().is_dir():
+                    from mmdemo.models.ccgs import load_ccgs
+
+                    self._ccgs = load_ccgs(self.ccgs_path()).to(self.settings.device)
+                self._ccgs_loaded = True
+            return self._ccgs
+
+    def _ccgs_search(self, index: CorpusIndex):
+        from mmdemo.retrieval.ccgs_search import CCGSSearch
+
+        model = self.ccgs()
+        if model is None:
+            return None
+        if index is self._corpus_index:
+            if self._corpus_ccgs is None:
+                self._corpus_ccgs = CCGSSearch(index, model, METHOD, top_videos=CCGS_TOP_VIDEOS)
+            return self._corpus_ccgs
+        return CCGSSearch(index, model, METHOD, top_videos=CCGS_TOP_VIDEOS)
 
     def corpus_index(self) -> CorpusIndex:
         from mmdemo.retrieval.index import CorpusIndex
@@ -222,12 +277,22 @@ class AnswerLocator:
             report(0.0, desc="Loading the text encoder and the demo corpus")
             index = self.corpus_index()
             corpus = self.describe()["corpus"]
+        report(0.6, desc="Loading the span localizer")
+        search = self._ccgs_search(index)
         report(0.7, desc="Searching")
+        span_matrix = None
         with self._search_lock:
-            found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k)[:top_k]
+            if search is not None:
+                answer = search.answer(question, top_spans=top_k)
+                found = answer.candidates[:top_k]
+            else:
+                found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k)[:top_k]
             if not found:
                 raise InputError("No caption matched the question; try rephrasing it.")
             timeline = index.timeline(question, found[0].video_id, METHOD)
+        if search is not None:
+            captions = {v.video_id: v.captions for v in index.videos}[found[0].video_id]
+            span_matrix = heatmap(answer.matrices[found[0].video_id], captions)
         videos = {v.video_id: v for v in index.videos}
         best = found[0]
         chosen = videos[best.video_id]
@@ -261,6 +326,7 @@ class AnswerLocator:
             media_path=chosen.media_path,
             models={**self.describe(), "corpus": corpus},
             sources=sources,
+            span_matrix=span_matrix,
         )
 
     def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:

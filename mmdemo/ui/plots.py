@@ -50,3 +50,34 @@ def timeline_figure(timeline: dict[str, Any], title: str = "") -> go.Figure:
         template="plotly_white",
     )
     return fig
+
+
+def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, float] | None = None) -> go.Figure | None:
+    """CCGS's global-span matrix of the chosen video: row = where a span starts, column = where it ends.
+
+    Bright cells are spans CCGS believes answer the question; the chosen one is circled.
+    """
+    if span_matrix is None:
+        return None
+    fig = go.Figure(
+        go.Heatmap(
+            x=span_matrix["ends"],
+            y=span_matrix["starts"],
+            z=span_matrix["scores"],
+            colorscale="Viridis",
+            colorbar=dict(title="span score"),
+            hovertemplate="start %{y:.1f} s · end %{x:.1f} s<br>score %{z:.2f}<extra></extra>",
+        )
+    )
+    if chosen is not None:
+        fig.add_trace(go.Scatter(x=[chosen[1]], y=[chosen[0]], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(color="#ef4444", width=3))))
+    fig.update_layout(
+        xaxis_title="span end (s)",
+        yaxis_title="span start (s)",
+        yaxis_autorange="reversed",
+        height=340,
+        margin=dict(l=55, r=15, t=15, b=45),
+        template="plotly_white",
+    )
+    return fig

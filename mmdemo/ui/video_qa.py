@@ -13,7 +13,7 @@ import gradio as gr
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption
 from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult
-from mmdemo.ui.plots import timeline_figure
+from mmdemo.ui.plots import span_matrix_figure, timeline_figure
 
 EXAMPLES = [
     "How do I do a chin tuck for neck pain?",
@@ -97,6 +97,8 @@ def build_tab(locator: AnswerLocator) -> None:
                 playing = gr.Markdown(label="playing", elem_id="qa-playing")
                 timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
                 transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
+                matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
+                                 visible=locator.ccgs_path().is_dir(), elem_id="qa-span-matrix")
         with gr.Row():
             table = gr.Dataframe(
                 headers=TABLE_HEADERS, label="Top answers (click a row to play it)", interactive=False, wrap=True, scale=3,
@@ -127,6 +129,7 @@ def build_tab(locator: AnswerLocator) -> None:
                 playing_text(result, 0),
                 timeline_figure(result.timeline, result.title),
                 transcript_text(result.transcript),
+                span_matrix_figure(result.span_matrix, (result.start, result.end)),
                 gr.Dropdown(choices=candidate_choices(result), value=0),
                 result,
             )
@@ -149,7 +152,7 @@ def build_tab(locator: AnswerLocator) -> None:
             triggers=[ask.click, question.submit],
             fn=locate_answer,
             inputs=[question, video, subtitles, top_k],
-            outputs=[raw, answer, table, clip, playing, timeline, transcript, choice, result_state],
+            outputs=[raw, answer, table, clip, playing, timeline, transcript, matrix, choice, result_state],
             api_name="locate_answer",
             api_description="Find the video and time span that answer a medical question.",
         )

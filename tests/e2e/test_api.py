@@ -37,7 +37,7 @@ def test_locate_answer_is_a_named_endpoint(client):
 
 
 def test_bundled_corpus(client):
-    payload, answer, table, clip, playing, plot, transcript, _ = locate(client, CHIN_TUCK, top_k=3)
+    payload, answer, table, clip, playing, plot, transcript, matrix, _ = locate(client, CHIN_TUCK, top_k=3)
     assert payload["video_id"] == "chin-tuck-neck-pain"
     assert 0 <= payload["start"] < payload["end"]
     assert len(payload["candidates"]) == 3
@@ -57,7 +57,7 @@ def talk_upload(make_upload):
 
 def test_uploaded_clip_and_srt(client, talk_upload):
     video, subtitles = talk_upload
-    payload, answer, _, clip, _, _, transcript, _ = locate(
+    payload, answer, _, clip, _, _, transcript, _, _ = locate(
         client, "How do I stretch my hamstring?", handle_file(str(video)), handle_file(str(subtitles)))
     assert payload["video_id"] == "hamstring_talk"
     assert payload["start"] < 16.0 and payload["end"] > 8.0  # overlaps the stretch (lines 2-3)
@@ -68,7 +68,7 @@ def test_uploaded_clip_and_srt(client, talk_upload):
 
 def test_subtitles_without_video(client, make_upload):
     _, subtitles = make_upload("subs_only", TALK)
-    payload, answer, _, clip, _, _, _, _ = locate(client, "How do I stretch my hamstring?", None, handle_file(str(subtitles)))
+    payload, answer, _, clip, _, _, _, _, _ = locate(client, "How do I stretch my hamstring?", None, handle_file(str(subtitles)))
     assert payload["video_id"] == "subs_only" and clip is None and "no clip" in answer
 
 
@@ -116,7 +116,7 @@ def test_two_clients_uploads_never_mix(app_url, make_upload, tmp_path):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = dict(zip(talks, pool.map(ask, talks)))
-    for name, (payload, _, _, clip, _, _, transcript, _) in answers.items():
+    for name, (payload, _, _, clip, _, _, transcript, _, _) in answers.items():
         assert payload["video_id"] == name
         assert {c["video_id"] for c in payload["candidates"]} == {name}
         assert all(line[line.index("] ") + 2:] in talks[name] for line in transcript.splitlines())

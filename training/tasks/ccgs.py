@@ -42,6 +42,10 @@ class CCGSTaskConfig:
     negative_pool: int = 5  # negatives are drawn from this many top-BM25 wrong videos
     eval_candidates: int = 5  # videos CCGS scores jointly per val question (BM25's top ones)
     plm_lr_scale: float = 0.1  # pretrained layers learn at lr * this; the fresh heads at lr
+    # Ours, for CPU budgets: a training example sees at most this many sentences of each video,
+    # a stretch that holds the whole answer (negatives: a random stretch); 0 = whole videos.
+    # Inference always reads whole videos.
+    crop_sentences: int = 48
     split_seed: int = 0
 
 
@@ -67,10 +71,10 @@ def video_input(video: Video) -> VideoInput:
 class QuestionSet(Dataset):
     """Questions over a fixed set of videos, each with its hard-negative pool."""
 
-    def __init__(self, examples: list[Example], videos: list[Video], negatives: int, pool: int, seed: int):
+    def __init__(self, examples: list[Example], videos: list[Video], negatives: int, pool: int, seed: int, crop: int = 0):
         self.examples, self.videos = examples, videos
         self.inputs = [video_input(v) for v in videos]
-        self.negatives, self.seed = negatives, seed
+        self.negatives, self.seed, self.crop = negatives, seed, crop
         self.bm25 = BM25Index([" ".join(c.text for c in v.captions) for v in videos])
         self.pools = [self.ranked_videos(e.question, exclude=e.video)[:pool] for e in examples]
 
@@ -86,7 +90,27 @@ class QuestionSet(Dataset):
         rng = random.Random(self.seed * 1_000_003 + index)  # a function of the index: resumable
         pool = self.pools[index]
         chosen = rng.sample(pool, min(self.negatives, len(pool)))
-        return example.question, [self.inputs[example.video]] + [self.inputs[v] for v in chosen], example.target
+        positive, target = self._crop(rng, self.inputs[example.video], example.target)
+        negatives = [self._crop(rng, self.inputs[v], None)[0] for v in chosen]
+        return example.question, [positive] + negatives, target
+
+    def _crop(self, rng: random.Random, video: VideoInput, target: tuple[int, int] | None):
+        """A stretch of at most ``crop`` sentences, holding the whole target when it fits
+        (an answer longer than the stretch keeps its start and is cut at the stretch's end)."""
+        r = len(video.sentences)
+        if not self.crop or r <= self.crop:
+            return video, target
+        if target is None:
+            first = rng.randint(0, r - self.crop)
+        elif target[1] - target[0] + 1 > self.crop:
+            first = target[0]
+        else:
+            first = rng.randint(max(0, target[1] + 1 - self.crop), min(target[0], r - self.crop))
+        last = first + self.crop
+        cropped = VideoInput(video.sentences[first:last], video.times[first:last], video_id=video.video_id)
+        if target is None:
+            return cropped, None
+        return cropped, (target[0] - first, min(target[1], last - 1) - first)
 
 
 def read_split(data_dir: Path, split: str) -> tuple[list[dict], list[Video]] | None:
@@ -128,7 +152,7 @@ class CCGSTask(Task):
         if val is None:
             train, val = self._hold_out_videos(*train)
         negatives, pool, seed = cfg.model.num_negatives, cfg.negative_pool, cfg.split_seed
-        train_set = QuestionSet(build_examples(*train), train[1], negatives, pool, seed)
+        train_set = QuestionSet(build_examples(*train), train[1], negatives, pool, seed, cfg.crop_sentences)
         val_set = QuestionSet(build_examples(*val), val[1], negatives, pool, seed)
         if not len(train_set):
             raise ValueError(f"no question in {data_dir}/questions/{cfg.train_split}.json has subtitles")
