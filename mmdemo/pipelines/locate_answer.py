@@ -282,14 +282,15 @@ class AnswerLocator:
         report(0.7, desc="Searching")
         span_matrix = None
         with self._search_lock:
+            scores = index.window_scores(question, METHOD)  # once: the spans and the plot share them
             if search is not None:
-                answer = search.answer(question, top_spans=top_k)
+                answer = search.answer(question, top_spans=top_k, scores=scores)
                 found = answer.candidates[:top_k]
             else:
-                found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k)[:top_k]
+                found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k, scores=scores)[:top_k]
             if not found:
                 raise InputError("No caption matched the question; try rephrasing it.")
-            timeline = index.timeline(question, found[0].video_id, METHOD)
+            timeline = index.timeline(question, found[0].video_id, METHOD, scores=scores)
         if search is not None:
             captions = {v.video_id: v.captions for v in index.videos}[found[0].video_id]
             span_matrix = heatmap(answer.matrices[found[0].video_id], captions)

@@ -34,8 +34,9 @@ class CCGSSearch:
         self._inputs = {v.video_id: VideoInput.from_captions(v.captions, video_id=v.video_id) for v in index.videos}
 
     @torch.inference_mode()
-    def answer(self, question: str, top_spans: int = 10) -> CCGSAnswer:
-        first_stage = [video_id for video_id, _ in self.index.rank_videos(question, self.method)]
+    def answer(self, question: str, top_spans: int = 10, scores: np.ndarray | None = None) -> CCGSAnswer:
+        """``scores``: the question's first-stage window scores, when the caller already has them."""
+        first_stage = [video_id for video_id, _ in self.index.rank_videos(question, self.method, scores=scores)]
         shortlist = first_stage[: self.top_videos]
         inputs = [self._inputs[video_id] for video_id in shortlist]
         matrices = []

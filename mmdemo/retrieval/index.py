@@ -107,15 +107,20 @@ class CorpusIndex:
         m = self.config.video_top_m
         return np.array([np.sort(scores[s])[::-1][:m].mean() for s in self.slices], dtype=np.float32)
 
-    def rank_videos(self, question: str, method: str = "hybrid", k: int | None = None) -> list[tuple[str, float]]:
-        """(video_id, score) best first; all videos when k is None."""
-        video_scores = self._video_scores(self.window_scores(question, method))
+    def rank_videos(self, question: str, method: str = "hybrid", k: int | None = None,
+                    scores: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """(video_id, score) best first; all videos when k is None (``scores`` as in ``locate``)."""
+        video_scores = self._video_scores(self.window_scores(question, method) if scores is None else scores)
         order = np.argsort(-video_scores, kind="stable")[:k]
         return [(self.videos[i].video_id, float(video_scores[i])) for i in order]
 
-    def locate(self, question: str, method: str = "hybrid", top_videos: int = 10, top_spans: int = 10) -> list[Candidate]:
-        """Answer spans from the ``top_videos`` best videos, ``top_spans`` each, best first."""
-        scores = self.window_scores(question, method)
+    def locate(self, question: str, method: str = "hybrid", top_videos: int = 10, top_spans: int = 10,
+               scores: np.ndarray | None = None) -> list[Candidate]:
+        """Answer spans from the ``top_videos`` best videos, ``top_spans`` each, best first.
+
+        ``scores``: this question's ``window_scores``, when the caller already has them.
+        """
+        scores = self.window_scores(question, method) if scores is None else scores
         video_scores = minmax(self._video_scores(scores))
         candidates = []
         for v in np.argsort(-video_scores, kind="stable")[:top_videos]:
@@ -127,11 +132,11 @@ class CorpusIndex:
                 candidates.append(Candidate(video.video_id, span.start, span.end, score))
         return sorted(candidates, key=lambda c: -c.score)
 
-    def timeline(self, question: str, video_id: str, method: str = "hybrid") -> Timeline:
-        """Per-caption relevance of one video, for the timeline plot."""
+    def timeline(self, question: str, video_id: str, method: str = "hybrid", scores: np.ndarray | None = None) -> Timeline:
+        """Per-caption relevance of one video, for the timeline plot (``scores`` as in ``locate``)."""
         if video_id not in self._by_id:
             raise InputError(f"video {video_id!r} is not in the corpus")
-        return self._timeline(self._by_id[video_id], self.window_scores(question, method))
+        return self._timeline(self._by_id[video_id], self.window_scores(question, method) if scores is None else scores)
 
     def _timeline(self, v: int, scores: np.ndarray) -> Timeline:
         captions = self.videos[v].captions
