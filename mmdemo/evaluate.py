@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
+from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
 from mmdemo.retrieval.index import METHODS, Candidate, CorpusIndex, RetrievalConfig
 
 RANK_KS = (1, 10, 100)
@@ -42,11 +43,12 @@ def zero_shot_answerer(index: CorpusIndex, method: str) -> Answerer:
     return answer
 
 
-def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int) -> Answerer:
+def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, ccgs_weight: float) -> Answerer:
     from mmdemo.models.ccgs import load_ccgs
     from mmdemo.retrieval.ccgs_search import CCGSSearch
 
-    search = CCGSSearch(index, load_ccgs(checkpoint), method="hybrid", top_videos=top_videos)
+    config = CCGSSearchConfig(top_videos=top_videos, ccgs_weight=ccgs_weight)
+    search = CCGSSearch(index, load_ccgs(checkpoint), method="hybrid", config=config)
 
     def answer(question: str) -> tuple[list[str], list[Candidate]]:
         result = search.answer(question, top_spans=SPANS_PER_VIDEO * top_videos)
@@ -97,7 +99,7 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
     print(f"indexing {len(videos)} videos ...", file=sys.stderr, flush=True)
     index = CorpusIndex.build(videos, encoder, RetrievalConfig())
     if args.method == "ccgs":
-        answer = ccgs_answerer(index, args.checkpoint, args.candidates)
+        answer = ccgs_answerer(index, args.checkpoint, args.candidates, args.ccgs_weight)
     else:
         answer = zero_shot_answerer(index, args.method)
     return evaluate_medvidqa(load_questions(args.questions), set(index.video_ids), answer, args.method,
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     med.add_argument("--method", choices=(*METHODS, "ccgs"), default="hybrid",
                      help="zero-shot bm25|dense|hybrid, or ccgs: hybrid first stage, then a CCGS checkpoint")
     med.add_argument("--checkpoint", help="CCGS export directory (for --method ccgs)")
-    med.add_argument("--candidates", type=int, default=5, help="videos CCGS scores per question (K)")
+    med.add_argument("--candidates", type=int, default=CCGSSearchConfig.top_videos, help="videos CCGS scores per question (K)")
+    med.add_argument("--ccgs-weight", type=float, default=CCGSSearchConfig.ccgs_weight,
+                     help="weight of CCGS's video score against the first stage's when reordering the K")
     med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
     med.set_defaults(run=_run_medvidqa)
     return parser

@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would 
 
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
-CCGS_TOP_VIDEOS = 5  # K: videos the first stage hands to CCGS
 HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 MAX_TOP_K = 20
 CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
@@ -173,7 +172,7 @@ class AnswerLocator:
         minutes = sum(float(e.get("duration") or 0.0) for e in entries) / 60
         name = self.settings.text_encoder
         if self.ccgs_path().is_dir():
-            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer ({self.ccgs_path()}) over its top {CCGS_TOP_VIDEOS}"
+            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer over its top videos ({self.ccgs_path()})"
         else:
             method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
         return {
@@ -216,9 +215,9 @@ class AnswerLocator:
             return None
         if index is self._corpus_index:
             if self._corpus_ccgs is None:
-                self._corpus_ccgs = CCGSSearch(index, model, METHOD, top_videos=CCGS_TOP_VIDEOS)
+                self._corpus_ccgs = CCGSSearch(index, model, METHOD)
             return self._corpus_ccgs
-        return CCGSSearch(index, model, METHOD, top_videos=CCGS_TOP_VIDEOS)
+        return CCGSSearch(index, model, METHOD)
 
     def corpus_index(self) -> CorpusIndex:
         from mmdemo.retrieval.index import CorpusIndex

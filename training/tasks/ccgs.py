@@ -207,3 +207,31 @@ class CCGSTask(Task):
 
     def export_state(self, model: CCGS) -> dict[str, torch.Tensor]:
         return model.trained_state_dict()
+
+
+def write_val_split(data_dir: Path, out_dir: Path, config: CCGSTaskConfig = CCGSTaskConfig()) -> None:
+    """The held-out val questions and videos, in the MedVidQA layout, for ``mmdemo.evaluate``.
+
+    Settings of the two-stage search (e.g. ``CCGSSearchConfig.ccgs_weight``) are chosen on this
+    split: videos the model never trained on, and never dev.
+    """
+    import shutil
+
+    records, videos = read_split(data_dir, config.train_split)
+    _, (val_records, val_videos) = CCGSTask(config)._hold_out_videos(records, videos)
+    (out_dir / "questions").mkdir(parents=True, exist_ok=True)
+    (out_dir / "subtitles" / "val").mkdir(parents=True, exist_ok=True)
+    (out_dir / "questions" / "val.json").write_text(json.dumps(val_records, indent=1), encoding="utf-8")
+    for video in val_videos:
+        source = data_dir / "subtitles" / config.train_split / f"{video.video_id}.json"
+        shutil.copyfile(source, out_dir / "subtitles" / "val" / source.name)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write the CCGS task's held-out val split (MedVidQA layout).")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    arguments = parser.parse_args()
+    write_val_split(arguments.data, arguments.out)
