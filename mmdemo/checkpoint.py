@@ -82,7 +82,7 @@ def save_checkpoint(
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"family": family})
         for name in (CONFIG_FILE, META_FILE, WEIGHTS_FILE):
             os.chmod(staging / name, 0o644)
-        _fsync_dir(staging)
+        fsync_path(staging)
         _replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -175,7 +175,8 @@ def _read_json(path: Path) -> Any:
         raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a directory's entry to disk (a rename is durable only once its directory is)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -193,4 +194,4 @@ def _replace_dir(staging: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, target)
-    _fsync_dir(target.parent)
+    fsync_path(target.parent)

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from mmdemo.checkpoint import fsync_path
+
 TENSORS_FILE = "state.safetensors"
 INFO_FILE = "state.json"
 _NAME = re.compile(r"^step-(\d{8,})$")
@@ -47,12 +49,12 @@ def save_state(root: str | Path, step: int, tensors: dict[str, torch.Tensor], in
     try:
         plain = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
         save_file(plain, str(staging / TENSORS_FILE))
-        _fsync_file(staging / TENSORS_FILE)
+        fsync_path(staging / TENSORS_FILE)
         with open(staging / INFO_FILE, "w", encoding="utf-8") as handle:
             json.dump(info, handle, indent=1, sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_dir(staging)
+        fsync_path(staging)
         if final.exists():  # the same step saved twice (e.g. a resumed run): swap without a gap
             retired = root / f".old-{final.name}-{os.getpid()}"
             os.replace(final, retired)
@@ -60,7 +62,7 @@ def save_state(root: str | Path, step: int, tensors: dict[str, torch.Tensor], in
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, final)
-        _fsync_dir(root)
+        fsync_path(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -106,16 +108,6 @@ def _prune(root: Path, keep: int) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync_file(path)
 
 
 # ---------------------------------------------------------------------------------------------
