@@ -46,6 +46,9 @@ class CCGSTaskConfig:
     # a stretch that holds the whole answer (negatives: a random stretch); 0 = whole videos.
     # Inference always reads whole videos.
     crop_sentences: int = 48
+    # Ours: extra training questions from training.data.synthetic_qa (transcripts with known
+    # answer spans), mixed into the train split; 0 = real data only. Val stays real.
+    synthetic_videos: int = 0
     split_seed: int = 0
 
 
@@ -121,6 +124,15 @@ def read_split(data_dir: Path, split: str) -> tuple[list[dict], list[Video]] | N
     return json.loads(questions_file.read_text(encoding="utf-8")), load_medvidqa_corpus([subtitles])
 
 
+def _with_synthetic(records: list[dict], videos: list[Video], count: int, seed: int) -> tuple[list[dict], list[Video]]:
+    from training.data.synthetic_qa import generate
+
+    synthetic_videos, questions = generate(count, seed=seed, prefix="synthetic")
+    extra = [{"question": q.question, "video_id": q.video_id, "answer_start_second": q.answer_start,
+              "answer_end_second": q.answer_end} for q in questions]
+    return records + extra, videos + [Video(v.video_id, tuple(v.captions)) for v in synthetic_videos]
+
+
 def build_examples(records: list[dict], videos: list[Video]) -> list[Example]:
     position = {v.video_id: i for i, v in enumerate(videos)}
     examples = []
@@ -151,6 +163,8 @@ class CCGSTask(Task):
         val = read_split(data_dir, cfg.val_split)
         if val is None:
             train, val = self._hold_out_videos(*train)
+        if cfg.synthetic_videos:
+            train = _with_synthetic(*train, cfg.synthetic_videos, seed=cfg.split_seed)
         negatives, pool, seed = cfg.model.num_negatives, cfg.negative_pool, cfg.split_seed
         train_set = QuestionSet(build_examples(*train), train[1], negatives, pool, seed, cfg.crop_sentences)
         val_set = QuestionSet(build_examples(*val), val[1], negatives, pool, seed)
