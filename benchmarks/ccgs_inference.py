@@ -37,7 +37,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +54,9 @@ from mmdemo.retrieval.ccgs_search import CCGSSearch, CCGSSearchConfig  # noqa: E
 from mmdemo.retrieval.corpus import Video  # noqa: E402
 from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
 from training.data.synthetic_qa import generate  # noqa: E402
+from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 
 
-def ms(seconds: float) -> float:
-    return round(1000 * seconds, 2)
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return time.perf_counter() - start, out
 
 
 def main(argv: list[str] | None = None) -> dict:

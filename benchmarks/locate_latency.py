@@ -48,19 +48,12 @@ from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
 from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
 from training.data.demo_corpus import synthetic_transcripts  # noqa: E402
+from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 
 TOP_K = 5  # what the app asks for (AnswerLocator.run default)
 CLIP = ROOT / "assets" / "corpus" / "hands-only-cpr.mp4"
 
 
-def ms(seconds: float) -> float:
-    return round(1000 * seconds, 2)
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return time.perf_counter() - start, out
 
 
 class CorpusStubEncoder:

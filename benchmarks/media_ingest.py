@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mmdemo.media.audio import load_audio  # noqa: E402
 from mmdemo.media.ffmpeg import ffmpeg_exe  # noqa: E402
 from mmdemo.media.video import read_frames  # noqa: E402
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
 def make_clip(path: Path, seconds: float) -> Path:
@@ -63,11 +63,6 @@ def mmdemo_decode(path: Path) -> tuple[np.ndarray, np.ndarray]:
     frames, _ = read_frames(path, fps=1)
     return frames, load_audio(path, 16000)
 
-
-def timed(fn, *args) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - start, out
 
 
 def main(argv: list[str] | None = None) -> dict:

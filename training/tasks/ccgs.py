@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mmdemo.metrics import best_iou, recall_at_k
-from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, rank_spans, span_targets
+from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, span_targets
 from mmdemo.retrieval.bm25 import BM25Index
 from mmdemo.retrieval.corpus import Video, load_medvidqa_corpus
 from training.task import Task
