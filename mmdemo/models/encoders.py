@@ -94,3 +94,57 @@ class TextEncoder(nn.Module):
             emb = self(batch["input_ids"], batch["attention_mask"])
             out[idx] = emb.float().cpu().numpy()
         return out
+
+
+@dataclass(frozen=True)
+class ImageEncoderConfig:
+    # An open_clip image tower. Offline it is built with random weights; a pretrained tag
+    # (e.g. "openai", "laion2b_s34b_b79k") loads the released weights where they are reachable.
+    model: str = "ViT-B-32"
+    pretrained: str = ""  # "" = random weights
+    batch_size: int = 32
+
+
+class ImageEncoder(nn.Module):
+    """open_clip image tower: RGB frames in, one unit vector per frame out."""
+
+    def __init__(self, config: ImageEncoderConfig, visual: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.config = config
+        self.visual = visual.eval()
+        size = visual.image_size
+        self.image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    @classmethod
+    def from_config(cls, config: ImageEncoderConfig = ImageEncoderConfig()) -> "ImageEncoder":
+        import open_clip
+
+        model = open_clip.create_model(config.model, pretrained=config.pretrained or None)
+        mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
+        std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
+        return cls(config, model.visual, mean, std)
+
+    @property
+    def dim(self) -> int:
+        return int(self.visual.output_dim)
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        """(N, H, W, 3) uint8 -> (N, 3, S, S): shorter side to S (bicubic), centre crop, CLIP normalisation."""
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+        h, w = x.shape[-2:]
+        scale = self.image_size / min(h, w)
+        x = nn.functional.interpolate(x, size=(max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale))),
+                                      mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        top, left = (x.shape[-2] - self.image_size) // 2, (x.shape[-1] - self.image_size) // 2
+        x = x[..., top : top + self.image_size, left : left + self.image_size]
+        return (x - self.mean) / self.std
+
+    @torch.inference_mode()
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(frames), self.config.batch_size):
+            batch = self.preprocess(frames[start : start + self.config.batch_size]).to(self.mean.device)
+            out.append(nn.functional.normalize(self.visual(batch).float(), dim=-1).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, self.dim), dtype=np.float32)

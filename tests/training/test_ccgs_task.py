@@ -50,3 +50,33 @@ def test_cli_training_lowers_the_loss_and_exports_a_small_loadable_checkpoint(tm
     for name, tensor in load_file(str(weights)).items():
         assert torch.equal(trained[name], tensor)
     assert json.loads((out / "export" / "meta.json").read_text())["task"] == "ccgs"
+
+
+def test_cached_frame_features_reach_the_model(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from mmdemo.models.ccgs import CCGSConfig
+    from training.tasks.ccgs import CCGSTask, CCGSTaskConfig
+
+    videos, questions = generate(4, seed=5, prefix="v")
+    write_medvidqa_layout(tmp_path, videos, questions, "train")
+    (tmp_path / "features").mkdir()
+    rng = np.random.default_rng(0)
+    for video in videos[:2]:  # the other two stay text-only
+        times = np.arange(0.5, video.captions[-1].end, 1.0, dtype=np.float32)
+        save_file({"embeddings": rng.normal(size=(len(times), 512)).astype(np.float32), "times": times},
+                  str(tmp_path / "features" / f"{video.video_id}.safetensors"))
+    config = CCGSTaskConfig(model=CCGSConfig(use_visual=True, plm_layers=1, train_plm_layers=0, hidden=32), val_fraction=0.25)
+    task = CCGSTask(config)
+    train, _ = task.build_datasets(tmp_path)
+    with_frames = [i for i, v in enumerate(train.inputs) if v.visual is not None]
+    assert with_frames and len(with_frames) < len(train.inputs)
+    index = next(i for i, e in enumerate(train.examples) if e.video in with_frames)
+    model = task.build_model("pretrained")
+    batch = task.collate([train[index]])
+    assert batch.videos[0][0].visual is not None  # cropping keeps the frames
+    inputs = model.prepare(batch.questions, batch.videos)
+    assert inputs.visual is not None
+    losses = task.compute_losses(model, batch)
+    assert torch.isfinite(losses["loss"])

@@ -2,7 +2,9 @@
 
 ``--data`` is a folder in the MedVidQA layout (``questions/<split>.json`` and
 ``subtitles/<split>/<video_id>.json``): the shared MedVidQA folder, or one written by
-``python -m training.data.synthetic_qa``. Only questions whose video has subtitles are used.
+``python -m training.data.synthetic_qa``. Frame features made by ``python -m
+mmdemo.frame_features --out <data>/features`` are fused in when the model config has
+``use_visual``; a video without them runs text-only. Only questions whose video has subtitles are used.
 When the val split has no subtitles (true of the shared MedVidQA), a share of the *train
 videos* is held out for validation, so that val never sees a train video. Dev is never read.
 
@@ -49,6 +51,7 @@ class CCGSTaskConfig:
     # Ours: extra training questions from training.data.synthetic_qa (transcripts with known
     # answer spans), mixed into the train split; 0 = real data only. Val stays real.
     synthetic_videos: int = 0
+    features: str = "features"  # folder under --data with <video_id>.safetensors frame features
     split_seed: int = 0
 
 
@@ -67,16 +70,24 @@ class CCGSBatch:
     targets: torch.Tensor  # (B, 2)
 
 
-def video_input(video: Video) -> VideoInput:
-    return VideoInput.from_captions(video.captions, video_id=video.video_id)
+def video_input(video: Video, features_dir: Path | None = None) -> VideoInput:
+    """A video as CCGS reads it, with its cached frame features when there are any."""
+    features = features_dir / f"{video.video_id}.safetensors" if features_dir is not None else None
+    if features is None or not features.is_file():
+        return VideoInput.from_captions(video.captions, video_id=video.video_id)
+    from mmdemo.frame_features import load_frame_features
+
+    embeddings, times, _ = load_frame_features(features)
+    return VideoInput.from_captions(video.captions, video_id=video.video_id, visual=embeddings, frame_times=times)
 
 
 class QuestionSet(Dataset):
     """Questions over a fixed set of videos, each with its hard-negative pool."""
 
-    def __init__(self, examples: list[Example], videos: list[Video], negatives: int, pool: int, seed: int, crop: int = 0):
+    def __init__(self, examples: list[Example], videos: list[Video], negatives: int, pool: int, seed: int,
+                 crop: int = 0, features_dir: Path | None = None):
         self.examples, self.videos = examples, videos
-        self.inputs = [video_input(v) for v in videos]
+        self.inputs = [video_input(v, features_dir) for v in videos]
         self.negatives, self.seed, self.crop = negatives, seed, crop
         self.bm25 = BM25Index([" ".join(c.text for c in v.captions) for v in videos])
         self.pools = [self.ranked_videos(e.question, exclude=e.video)[:pool] for e in examples]
@@ -110,7 +121,8 @@ class QuestionSet(Dataset):
         else:
             first = rng.randint(max(0, target[1] + 1 - self.crop), min(target[0], r - self.crop))
         last = first + self.crop
-        cropped = VideoInput(video.sentences[first:last], video.times[first:last], video_id=video.video_id)
+        cropped = VideoInput(video.sentences[first:last], video.times[first:last], visual=video.visual,
+                             frame_times=video.frame_times, duration=video.duration, video_id=video.video_id)
         if target is None:
             return cropped, None
         return cropped, (target[0] - first, min(target[1], last - 1) - first)
@@ -166,8 +178,9 @@ class CCGSTask(Task):
         if cfg.synthetic_videos:
             train = _with_synthetic(*train, cfg.synthetic_videos, seed=cfg.split_seed)
         negatives, pool, seed = cfg.model.num_negatives, cfg.negative_pool, cfg.split_seed
-        train_set = QuestionSet(build_examples(*train), train[1], negatives, pool, seed, cfg.crop_sentences)
-        val_set = QuestionSet(build_examples(*val), val[1], negatives, pool, seed)
+        features = data_dir / cfg.features if cfg.model.use_visual else None
+        train_set = QuestionSet(build_examples(*train), train[1], negatives, pool, seed, cfg.crop_sentences, features)
+        val_set = QuestionSet(build_examples(*val), val[1], negatives, pool, seed, features_dir=features)
         if not len(train_set):
             raise ValueError(f"no question in {data_dir}/questions/{cfg.train_split}.json has subtitles")
         self.val_set = val_set  # evaluate() answers against this split's whole corpus
