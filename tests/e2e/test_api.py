@@ -91,6 +91,7 @@ def bad_files(tmp_path_factory):
         (CHIN_TUCK, "hamstring", "latin1.srt", "not UTF-8"),
         (CHIN_TUCK, None, "empty.srt", "empty"),
     ],
+    ids=["empty-question", "5000-char-question", "corrupt-video", "no-subtitles", "latin1-subtitles", "empty-subtitles"],
 )
 def test_bad_input_is_an_error_and_the_server_keeps_serving(client, talk_upload, bad_files, question, video, subtitles, message):
     video = handle_file(str(talk_upload[0] if video == "hamstring" else bad_files / video)) if video else None

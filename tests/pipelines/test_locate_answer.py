@@ -29,6 +29,7 @@ from mmdemo.pipelines.locate_answer import AnswerLocator, check_question, sweep_
         ("?!?!", "too short"),
         ("x" * 5000, "too long (5,000 characters)"),
     ],
+    ids=["empty", "whitespace", "none", "two-letters", "punctuation", "5000-chars"],
 )
 def test_bad_questions_are_refused_with_a_clear_message(question, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
