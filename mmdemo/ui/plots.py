@@ -77,7 +77,7 @@ def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, 
         yaxis_title="span start (s)",
         yaxis_autorange="reversed",
         height=340,
-        margin=dict(l=55, r=15, t=15, b=45),
+        margin=dict(l=55, r=15, t=40, b=45),  # room for the label gradio draws over the plot
         template="plotly_white",
     )
     return fig
