@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mmdemo.config import REPO_ROOT
+
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import (
     Caption,
@@ -17,7 +19,7 @@ from mmdemo.media.subtitles import (
     parse_vtt,
 )
 
-MEDVIDQA_DEV = Path("/work/shared/data/medvidqa/subtitles/dev")
+MEDVIDQA_DEV = REPO_ROOT.parent / "shared" / "data" / "medvidqa" / "subtitles" / "dev"  # shared/ sits beside the repo
 
 SRT = """1
 00:00:01,000 --> 00:00:02,500
