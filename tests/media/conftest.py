@@ -20,6 +20,7 @@ SRT = (
 VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=3"]
 SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=3"]
 H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+H264_AAC = [*VIDEO, *SINE, *H264, "-c:a", "aac", "-shortest"]  # the common case, in any container
 
 
 def ffmpeg(*args: str | Path) -> None:
@@ -35,7 +36,7 @@ def media_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mp4(media_dir) -> Path:
     path = media_dir / "h264_aac.mp4"
-    ffmpeg(*VIDEO, *SINE, *H264, "-c:a", "aac", "-shortest", path)
+    ffmpeg(*H264_AAC, path)
     return path
 
 
@@ -61,7 +62,7 @@ def webm_no_duration(media_dir) -> Path:
 @pytest.fixture(scope="session")
 def mov(media_dir) -> Path:
     path = media_dir / "clip.mov"
-    ffmpeg(*VIDEO, *SINE, *H264, "-c:a", "aac", "-shortest", path)
+    ffmpeg(*H264_AAC, path)
     return path
 
 
