@@ -3,7 +3,6 @@
 BM25 scores are unbounded and query-dependent, cosine scores live in [-1, 1]; neither is
 comparable to the other as is. ``weighted_sum`` min-max normalises each list over the same
 documents to [0, 1] and mixes them with weight ``w`` on the dense side (used by the index).
-``reciprocal_rank`` (RRF, Cormack et al. 2009) only uses ranks and is offered for comparison.
 """
 
 from __future__ import annotations
@@ -22,13 +21,3 @@ def minmax(scores: np.ndarray) -> np.ndarray:
 
 def weighted_sum(bm25: np.ndarray, dense: np.ndarray, dense_weight: float) -> np.ndarray:
     return (1.0 - dense_weight) * minmax(bm25) + dense_weight * minmax(dense)
-
-
-def reciprocal_rank(*score_lists: np.ndarray, k: float = 60.0) -> np.ndarray:
-    """sum over lists of 1 / (k + rank), rank 1 = best in that list."""
-    total = np.zeros(len(score_lists[0]), dtype=np.float64)
-    for scores in score_lists:
-        ranks = np.empty(len(scores), dtype=np.float64)
-        ranks[np.argsort(-np.asarray(scores), kind="stable")] = np.arange(1, len(scores) + 1)
-        total += 1.0 / (k + ranks)
-    return total.astype(np.float32)

@@ -3,7 +3,7 @@ import pytest
 
 from mmdemo.retrieval.bm25 import BM25Index, tokenize
 from mmdemo.retrieval.dense import DenseIndex
-from mmdemo.retrieval.fusion import minmax, reciprocal_rank, weighted_sum
+from mmdemo.retrieval.fusion import minmax, weighted_sum
 
 DOCS = [
     "apply pressure to the wound with a clean bandage",
@@ -53,8 +53,3 @@ def test_weighted_sum_mixes_normalised_scores():
     np.testing.assert_allclose(weighted_sum(bm25, dense, 1.0), [1.0, 0.0, 0.5], atol=1e-6)
     np.testing.assert_allclose(weighted_sum(bm25, dense, 0.5), [0.5, 0.5, 0.5], atol=1e-6)
 
-
-def test_reciprocal_rank_fusion():
-    fused = reciprocal_rank(np.array([3.0, 2.0, 1.0]), np.array([1.0, 3.0, 2.0]), k=0.0)
-    # ranks: doc0 (1, 3), doc1 (2, 1), doc2 (3, 2)
-    np.testing.assert_allclose(fused, [1 + 1 / 3, 1 / 2 + 1, 1 / 3 + 1 / 2], rtol=1e-6)
