@@ -18,7 +18,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument("--checkpoints", type=Path, default=None, help="folder of exported checkpoints")
+    parser.add_argument("--text-encoder", default=None,
+                        help='"minilm" (bundled, the default) or a Hugging Face model id; to download one, run with HF_HUB_OFFLINE=0')
+    parser.add_argument("--device", default=None, help="cpu (default) or cuda")
     return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings().with_overrides(checkpoints_dir=args.checkpoints, text_encoder=args.text_encoder, device=args.device)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     set_offline_environment()  # before gradio is imported
     from mmdemo.ui import build_app, launch_options
 
-    settings = Settings().with_overrides(checkpoints_dir=args.checkpoints)
+    settings = settings_from(args)
     build_app(settings).launch(
         server_name=args.host, server_port=args.port, share=args.share, **launch_options(settings)
     )

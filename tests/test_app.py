@@ -1,0 +1,31 @@
+"""app.py's flags become Settings; the contract's defaults hold."""
+
+import importlib.util
+from pathlib import Path
+
+from mmdemo.config import DEFAULT_ASSETS, REPO_ROOT
+
+
+def load_app():
+    spec = importlib.util.spec_from_file_location("mmdemo_app_script", REPO_ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_defaults_serve_the_bundled_assets_on_localhost(monkeypatch):
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    app = load_app()
+    args = app.parse_args([])
+    assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
+    settings = app.settings_from(args)
+    assert settings.checkpoint_root == DEFAULT_ASSETS / "checkpoints" and settings.text_encoder == "minilm"
+
+
+def test_flags_override_settings(tmp_path):
+    app = load_app()
+    args = app.parse_args(["--port", "9000", "--checkpoints", str(tmp_path), "--text-encoder", "org/model", "--device", "cuda"])
+    settings = app.settings_from(args)
+    assert args.port == 9000
+    assert (settings.checkpoint_root, settings.text_encoder, settings.device) == (Path(tmp_path), "org/model", "cuda")
