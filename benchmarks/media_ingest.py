@@ -1,9 +1,10 @@
 """Media ingest: frames at 1 fps + 16 kHz mono audio of a 60 s 720p clip, mmdemo vs bare ffmpeg.
 
-mmdemo's ``read_frames`` and ``load_audio`` each probe the file, then pipe ffmpeg's raw
-output into numpy. The baseline runs the same two ffmpeg decodes (same filters, same output
-formats) with nothing around them and only reads the bytes, so the ratio is the overhead of
-the library: probing, argument building, copying into arrays.
+mmdemo probes the file once (as an ingesting caller does), hands the probe to
+``read_frames`` and ``load_audio``, and each pipes ffmpeg's raw output into numpy. The
+baseline runs the same two ffmpeg decodes (same filters, same output formats) with nothing
+around them and only reads the bytes, so the ratio is the overhead of the library: the
+probe, argument building, copying into arrays.
 
     python benchmarks/media_ingest.py [--repeats 5] [--seconds 60]
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mmdemo.media.audio import load_audio  # noqa: E402
 from mmdemo.media.ffmpeg import ffmpeg_exe  # noqa: E402
-from mmdemo.media.video import read_frames  # noqa: E402
+from mmdemo.media.video import probe, read_frames  # noqa: E402
 from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
@@ -60,8 +61,9 @@ def bare_decode(path: Path) -> tuple[bytes, bytes]:
 
 
 def mmdemo_decode(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    frames, _ = read_frames(path, fps=1)
-    return frames, load_audio(path, 16000)
+    info = probe(path)
+    frames, _ = read_frames(path, fps=1, info=info)
+    return frames, load_audio(path, 16000, info=info)
 
 
 

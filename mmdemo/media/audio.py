@@ -12,17 +12,18 @@ import numpy as np
 
 from mmdemo.errors import InputError
 from mmdemo.media.ffmpeg import input_args, run_ffmpeg
-from mmdemo.media.video import probe
+from mmdemo.media.video import MediaInfo, probe
 
 
 def load_audio(
-    path: str | Path, sample_rate: int = 16000, max_seconds: float | None = None
+    path: str | Path, sample_rate: int = 16000, max_seconds: float | None = None, info: MediaInfo | None = None
 ) -> np.ndarray:
     """First audio track as a mono float32 waveform in [-1, 1] at ``sample_rate``.
 
     ``max_seconds`` decodes only the beginning, which bounds time and memory on long uploads.
+    ``info``: the file's ``probe``, when the caller already has it (saves one ffmpeg run).
     """
-    info = probe(path)
+    info = info or probe(path)
     if not info.has_audio:
         raise InputError(f"This video has no audio track ('{info.path.name}').")
     args = [*input_args(info.path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(int(sample_rate))]

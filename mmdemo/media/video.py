@@ -225,16 +225,18 @@ def _fit_shorter_side(width: int, height: int, size: int | None) -> tuple[int, i
 
 
 def read_frames(
-    path: str | Path, fps: float, size: int | None = None, *, max_frames: int | None = None
+    path: str | Path, fps: float, size: int | None = None, *, max_frames: int | None = None,
+    info: MediaInfo | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames sampled at ``fps`` as an (N, H, W, 3) uint8 RGB array, and their times in seconds.
 
     ``size`` sets the *shorter* side of the output (aspect kept, so a 16:9 video at size=224
     gives 398x224); None keeps the displayed size. ``max_frames`` bounds memory on long videos.
+    ``info``: the file's ``probe``, when the caller already has it (saves one ffmpeg run).
     """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    info = probe(path)
+    info = info or probe(path)
     if not info.has_video or not info.width or not info.height:
         raise InputError(f"'{info.path.name}' has no video stream to read frames from.")
     width, height = _fit_shorter_side(info.width, info.height, size)
@@ -254,14 +256,16 @@ def read_frames(
 
 
 def trim_clip(
-    path: str | Path, start: float, end: float, out_path: str | Path, max_height: int = 480
+    path: str | Path, start: float, end: float, out_path: str | Path, max_height: int = 480,
+    info: MediaInfo | None = None,
 ) -> Path:
     """Cut [start, end] into a browser-playable MP4 (H.264 yuv420p, AAC, faststart).
 
     The span is clamped into the file's duration and widened to at least half a second;
     seeking before ``-i`` makes the cut fast (re-encoding keeps it frame-accurate).
+    ``info``: the file's ``probe``, when the caller already has it.
     """
-    info = probe(path)
+    info = info or probe(path)
     if not info.has_video:
         raise InputError(f"'{info.path.name}' has no video stream to cut a clip from.")
     duration = info.duration or max(end, start)

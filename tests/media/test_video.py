@@ -155,3 +155,19 @@ def test_trim_clip_clamps_into_duration_and_caps_height(mp4, tmp_path):
     assert (info.width, info.height) == (80, 60)
     tail = probe(trim_clip(mp4, 10.0, 12.0, tmp_path / "tail.mp4"))  # past the end: last 0.5 s
     assert tail.duration == pytest.approx(0.5, abs=0.1)
+
+
+def test_a_given_probe_is_used_instead_of_probing_again(mp4, monkeypatch):
+    import mmdemo.media.audio as audio_module
+    import mmdemo.media.video as video_module
+
+    info = video_module.probe(mp4)
+
+    def no_probe(path):
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(video_module, "probe", no_probe)
+    monkeypatch.setattr(audio_module, "probe", no_probe)
+    frames, _ = video_module.read_frames(mp4, fps=1, info=info)
+    waveform = audio_module.load_audio(mp4, 16000, info=info)
+    assert len(frames) == 3 and len(waveform) == 3 * 16000
