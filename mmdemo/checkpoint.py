@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import tempfile
-import typing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from mmdemo.config_dicts import ConfigError, from_dict
 from mmdemo.errors import InputError
 
 FORMAT_VERSION = 1
@@ -144,20 +144,11 @@ def build_from_checkpoint(
 
 
 def config_from_dict(config_cls: type, fields: Mapping[str, Any]) -> Any:
-    """Build a Config dataclass, recursing into nested dataclass fields; unknown fields are an error."""
-    hints = typing.get_type_hints(config_cls)
-    unknown = sorted(set(fields) - set(hints))
-    if unknown:
-        raise CheckpointError(f"Unknown {config_cls.__name__} fields in checkpoint: {', '.join(unknown)}.")
-    values = {}
-    for name, value in fields.items():
-        field_type = hints[name]
-        if dataclasses.is_dataclass(field_type) and isinstance(value, dict):
-            value = config_from_dict(field_type, value)
-        elif isinstance(value, list) and typing.get_origin(field_type) is tuple:
-            value = tuple(value)  # JSON has no tuples; restore them so configs compare equal
-        values[name] = value
-    return config_cls(**values)
+    """Build a Config dataclass from a checkpoint's config, as strictly as a training config file."""
+    try:
+        return from_dict(config_cls, fields, "config")
+    except ConfigError as error:
+        raise CheckpointError(f"Checkpoint config does not fit {config_cls.__name__}: {error}") from None
 
 
 def _write_json(path: Path, data: Any) -> None:
