@@ -1,7 +1,7 @@
 """``/locate_answer`` latency against corpus size, and where the time goes.
 
-For each size (default 50, 1,000 and 10,000 synthetic videos of 20-40 captions each, from
-``training.data.demo_corpus.synthetic_transcripts``) this builds a ``CorpusIndex`` and times
+For each size (default 50, 1,000 and 10,000 synthetic instructional videos with questions about
+them, from ``training.data.synthetic_qa.generate``) this builds a ``CorpusIndex`` and times
 questions the way the app answers them: the hybrid window scores once, then ``locate`` (top 5
 videos x 5 spans) and the chosen video's ``timeline`` from those scores, then the answer clip
 cut from a bundled demo video. The baseline,
@@ -48,7 +48,7 @@ from mmdemo.media.video import trim_clip  # noqa: E402
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
 from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
-from training.data.demo_corpus import synthetic_transcripts  # noqa: E402
+from training.data.synthetic_qa import generate  # noqa: E402
 from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 
 TOP_K = 5  # what the app asks for (AnswerLocator.run default)
@@ -126,19 +126,21 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     load_s, encoder = timed(TextEncoder.from_config, TextEncoderConfig())
-    largest = synthetic_transcripts(max(args.sizes), seed=args.seed)  # smaller corpora are prefixes
+    largest, asked = generate(max(args.sizes), seed=args.seed, prefix="bench")  # smaller corpora are prefixes
+    question_of = {}
+    for question in asked:  # one question per video: the first one about it
+        question_of.setdefault(question.video_id, question.question)
     rate = None
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sorted(args.sizes):
-            transcripts = largest[:n]
-            videos = [Video(t.video_id, tuple(t.captions), None, t.title) for t in transcripts]
+            videos = [Video(v.video_id, tuple(v.captions)) for v in largest[:n]]
             build_s, index = timed(CorpusIndex.build, videos, CorpusStubEncoder(encoder, args.seed))
             if rate is None:
                 rate = encode_rate(encoder, [w.text for w in index.windows[: args.encode_sample]])
             rng = np.random.default_rng(args.seed + n)
             picked = rng.choice(n, size=args.questions, replace=n < args.questions)
-            questions = [f"How do I do {transcripts[i].title.lower()}?" for i in picked]
+            questions = [question_of[videos[i].video_id] for i in picked]
             index.locate(questions[0], "hybrid", top_videos=TOP_K, top_spans=TOP_K)  # warm-up
             queries = query_times(index, questions)
             stages = [stage_times(index, q, Path(tmp)) for q in questions]
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
     return {
         "benchmark": "locate_latency",
         "cpu_count": os.cpu_count(),
-        "captions_per_video": [20, 40],
+        "captions_per_video": [min(len(v.captions) for v in largest), max(len(v.captions) for v in largest)],
         "top_k": TOP_K,
         "encoder_load_s": round(load_s, 2),
         "encode_rate_windows_per_s": round(rate, 1),

@@ -20,7 +20,6 @@ from training.data.demo_corpus import (
     clip_duration,
     render_clip,
     script_captions,
-    synthetic_transcripts,
     to_srt,
 )
 
@@ -93,15 +92,3 @@ def test_committed_corpus_matches_its_manifest():
         assert abs(probe(CORPUS / entry["file"]).duration - entry["duration"]) < 0.15
     manifest = (REPO_ROOT / "assets" / "MANIFEST").read_text(encoding="utf-8")
     assert "assets/corpus/*  python -m training.data.demo_corpus --out assets/corpus" in manifest
-
-
-def test_synthetic_transcripts_are_deterministic_and_well_formed():
-    first = synthetic_transcripts(30, seed=3)
-    assert first == synthetic_transcripts(30, seed=3)
-    assert first != synthetic_transcripts(30, seed=4)
-    assert len({t.video_id for t in first}) == 30
-    for transcript in first:
-        captions = transcript.captions
-        assert 20 <= len(captions) <= 40
-        assert all(2.0 - 1e-6 <= c.end - c.start <= 6.0 + 1e-6 and c.text for c in captions)
-        assert all(a.end == b.start for a, b in zip(captions, captions[1:]))

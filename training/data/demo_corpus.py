@@ -8,9 +8,6 @@ captions as an ``.srt`` file beside the ``.mp4`` and as a ``mov_text`` stream in
 Everything is seeded, so the same command gives the same files.
 
     python -m training.data.demo_corpus --out assets/corpus
-
-``synthetic_transcripts`` makes many plausible instructional transcripts (captions only, no
-media) for benchmarks that need corpora of thousands of videos.
 """
 
 from __future__ import annotations
@@ -475,83 +472,6 @@ def build_corpus(out_dir: Path, scripts: tuple[ClipScript, ...] = SCRIPTS, seed:
     entries = [render_clip(script, out_dir, seed=seed + i) for i, script in enumerate(scripts)]
     (Path(out_dir) / "corpus.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
     return entries
-
-
-# ----------------------------------------------------------------------------- synthetic transcripts
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """Captions of a video that exists only as text (for corpus-size benchmarks)."""
-
-    video_id: str
-    title: str
-    captions: list[Caption]
-
-
-_TOPICS = (
-    ("knee pain", "knee", "quadriceps sets"), ("lower back pain", "lower back", "pelvic tilts"),
-    ("neck stiffness", "neck", "neck rotations"), ("plantar fasciitis", "foot", "towel stretches"),
-    ("tennis elbow", "forearm", "wrist extensor stretches"), ("frozen shoulder", "shoulder", "wall walks"),
-    ("ankle sprain", "ankle", "alphabet tracing"), ("hip arthritis", "hip", "bridges"),
-    ("carpal tunnel", "wrist", "nerve glides"), ("sciatica", "leg", "knee-to-chest stretches"),
-    ("type 2 diabetes", "fingertip", "blood glucose checks"), ("high blood pressure", "upper arm", "cuff readings"),
-    ("asthma", "lungs", "peak flow readings"), ("a nosebleed", "nose", "nostril pinching"),
-    ("a sprained wrist", "wrist", "compression wrapping"), ("choking", "back", "back blows"),
-    ("a bee sting", "skin", "stinger scraping"), ("dry eyes", "eyelid", "warm compresses"),
-    ("insomnia", "body", "breathing exercises"), ("constipation", "abdomen", "abdominal massage"),
-    ("a blister", "heel", "blister dressings"), ("a splinter", "finger", "splinter removal"),
-    ("an earache", "ear", "warm compresses"), ("a fever in children", "forehead", "temperature checks"),
-    ("balance problems", "legs", "single-leg stands"), ("pelvic floor weakness", "pelvic floor", "Kegel exercises"),
-    ("an insulin injection", "abdomen", "injection site rotation"), ("eye drops", "eye", "lower lid pulls"),
-    ("a cut finger", "finger", "wound cleaning"), ("a stroke", "face", "FAST checks"),
-)
-_INTROS = (
-    "In this video we show {task} for {cond}.", "Today you will learn {task}, which can help with {cond}.",
-    "{Task} is a simple way to manage {cond} at home.", "Welcome; this short guide covers {task} for {cond}.",
-)
-_STEPS = (
-    "First, get comfortable and make sure your {part} is supported.", "Wash your hands before you begin.",
-    "Gently move your {part} until you feel a mild stretch.", "Hold the position for {n} seconds, breathing slowly.",
-    "Relax and return to the starting position.", "Repeat this {n} times on each side.",
-    "Keep your back straight and your shoulders relaxed.", "Do not force the movement; it should never hurt.",
-    "Place a clean towel under your {part}.", "Check the {part} for swelling, redness or warmth.",
-    "Apply steady, even pressure for {n} seconds.", "Write down the result with the date and time.",
-    "Slowly increase the range of movement each day.", "Use a mirror to check your position.",
-    "Now switch sides and do the same with the other {part}.", "Rest for {n} seconds between each set.",
-    "Ask someone to help you if you feel unsteady.", "Keep the {part} raised above the level of your heart.",
-    "You should feel the muscles around your {part} working.", "Take your time and keep the movement smooth.",
-    "Use an ice pack wrapped in a cloth for {n} minutes.", "Make sure the area is clean and dry.",
-)
-_SAFETY = (
-    "If the pain gets worse, stop and speak to your doctor.", "Call emergency services if symptoms are severe.",
-    "See a doctor if there is no improvement within {n} days.", "This video does not replace advice from your clinician.",
-    "Stop straight away if you feel dizzy, numb or short of breath.",
-)
-
-
-def synthetic_transcripts(n: int, seed: int = 0, captions_per_video: tuple[int, int] = (20, 40)) -> list[Transcript]:
-    """``n`` plausible instructional transcripts, deterministic in ``seed``.
-
-    Each has an intro, steps drawn from a pool of templates filled with the video's topic,
-    and a safety note; captions are 2-6 s long and back to back, as in subtitled how-to videos.
-    """
-    rng = np.random.default_rng(seed)
-    transcripts = []
-    for index in range(n):
-        cond, part, task = _TOPICS[rng.integers(len(_TOPICS))]
-        fill = {"cond": cond, "part": part, "task": task, "Task": task[0].upper() + task[1:]}
-        lines = [_INTROS[rng.integers(len(_INTROS))].format(**fill)]
-        for _ in range(int(rng.integers(captions_per_video[0], captions_per_video[1] + 1)) - 2):
-            lines.append(_STEPS[rng.integers(len(_STEPS))].format(n=int(rng.integers(2, 31)), **fill))
-        lines.append(_SAFETY[rng.integers(len(_SAFETY))].format(n=int(rng.integers(2, 15))))
-        captions, t = [], 0.0
-        for line in lines:
-            end = round(t + float(rng.uniform(2.0, 6.0)), 2)
-            captions.append(Caption(t, end, line))
-            t = end
-        transcripts.append(Transcript(f"synthetic-{index:05d}", f"{task.capitalize()} for {cond}", captions))
-    return transcripts
 
 
 def main(argv: list[str] | None = None) -> None:
