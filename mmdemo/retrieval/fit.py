@@ -46,7 +46,7 @@ def length_prior(questions: Sequence[dict]) -> tuple[float, float]:
 def _video_mrr(index: CorpusIndex, questions: Sequence[dict], scores: list[np.ndarray], top_m: int) -> float:
     ranks = []
     for q, s in zip(questions, scores):
-        per_video = np.array([np.sort(s[sl])[::-1][:top_m].mean() for sl in index.slices])
+        per_video = index.video_scores(s, top_m)
         gold = per_video[index.video_ids.index(q["video_id"])]
         ranks.append(1 + int((per_video > gold).sum()))
     return mrr(ranks)

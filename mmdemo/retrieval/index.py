@@ -103,14 +103,15 @@ class CorpusIndex:
             return cosine
         return weighted_sum(self.bm25.scores(question), cosine, self.config.dense_weight)
 
-    def _video_scores(self, scores: np.ndarray) -> np.ndarray:
-        m = self.config.video_top_m
+    def video_scores(self, scores: np.ndarray, top_m: int | None = None) -> np.ndarray:
+        """Each video's score: the mean of its ``top_m`` best windows (default: the config's)."""
+        m = top_m or self.config.video_top_m
         return np.array([np.sort(scores[s])[::-1][:m].mean() for s in self.slices], dtype=np.float32)
 
     def rank_videos(self, question: str, method: str = "hybrid", k: int | None = None,
                     scores: np.ndarray | None = None) -> list[tuple[str, float]]:
         """(video_id, score) best first; all videos when k is None (``scores`` as in ``locate``)."""
-        video_scores = self._video_scores(self.window_scores(question, method) if scores is None else scores)
+        video_scores = self.video_scores(self.window_scores(question, method) if scores is None else scores)
         order = np.argsort(-video_scores, kind="stable")[:k]
         return [(self.videos[i].video_id, float(video_scores[i])) for i in order]
 
@@ -121,7 +122,7 @@ class CorpusIndex:
         ``scores``: this question's ``window_scores``, when the caller already has them.
         """
         scores = self.window_scores(question, method) if scores is None else scores
-        video_scores = minmax(self._video_scores(scores))
+        video_scores = minmax(self.video_scores(scores))
         candidates = []
         for v in np.argsort(-video_scores, kind="stable")[:top_videos]:
             video = self.videos[v]
