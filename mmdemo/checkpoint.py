@@ -77,13 +77,13 @@ def save_checkpoint(
     try:
         os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is meant to be shared
         header = {"format_version": FORMAT_VERSION, "family": family, "config": config_to_dict(config)}
-        _write_json(staging / CONFIG_FILE, header)
-        _write_json(staging / META_FILE, meta)
+        write_json(staging / CONFIG_FILE, header)
+        write_json(staging / META_FILE, meta)
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"family": family})
         for name in (CONFIG_FILE, META_FILE, WEIGHTS_FILE):
             os.chmod(staging / name, 0o644)
         fsync_path(staging)
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -151,7 +151,8 @@ def config_from_dict(config_cls: type, fields: Mapping[str, Any]) -> Any:
         raise CheckpointError(f"Checkpoint config does not fit {config_cls.__name__}: {error}") from None
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON and flush it to disk, for files that are renamed into place afterwards."""
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
@@ -175,10 +176,14 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Swap ``staging`` into ``target``; the old directory is renamed aside first, then removed."""
+def replace_dir(staging: Path, target: Path) -> None:
+    """Swap ``staging`` into ``target``; the old directory is renamed aside first, then removed.
+
+    A reader sees the old directory or the new one, never a mix; a writer killed in between
+    leaves ``.old-<name>-<pid>``, which the next writer may sweep.
+    """
     if target.exists():
-        retired = target.with_name(f".{target.name}.old.{os.getpid()}")
+        retired = target.with_name(f".old-{target.name}-{os.getpid()}")
         shutil.rmtree(retired, ignore_errors=True)
         os.replace(target, retired)
         os.replace(staging, target)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from mmdemo.checkpoint import fsync_path
+from mmdemo.checkpoint import fsync_path, replace_dir, write_json
 
 TENSORS_FILE = "state.safetensors"
 INFO_FILE = "state.json"
@@ -50,19 +50,9 @@ def save_state(root: str | Path, step: int, tensors: dict[str, torch.Tensor], in
         plain = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
         save_file(plain, str(staging / TENSORS_FILE))
         fsync_path(staging / TENSORS_FILE)
-        with open(staging / INFO_FILE, "w", encoding="utf-8") as handle:
-            json.dump(info, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_json(staging / INFO_FILE, info)
         fsync_path(staging)
-        if final.exists():  # the same step saved twice (e.g. a resumed run): swap without a gap
-            retired = root / f".old-{final.name}-{os.getpid()}"
-            os.replace(final, retired)
-            os.replace(staging, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, final)
-        fsync_path(root)
+        replace_dir(staging, final)  # the same step saved twice (a resumed run) swaps without a gap
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
