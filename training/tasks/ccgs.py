@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mmdemo.evaluate import load_questions
 from mmdemo.metrics import best_iou, recall_at_k
 from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, span_targets
 from mmdemo.retrieval.bm25 import BM25Index
@@ -133,7 +134,7 @@ def read_split(data_dir: Path, split: str) -> tuple[list[dict], list[Video]] | N
     questions_file, subtitles = data_dir / "questions" / f"{split}.json", data_dir / "subtitles" / split
     if not questions_file.is_file() or not subtitles.is_dir() or not any(subtitles.glob("*.json")):
         return None
-    return json.loads(questions_file.read_text(encoding="utf-8")), load_medvidqa_corpus([subtitles])
+    return load_questions(questions_file), load_medvidqa_corpus([subtitles])
 
 
 def _with_synthetic(records: list[dict], videos: list[Video], count: int, seed: int) -> tuple[list[dict], list[Video]]:
