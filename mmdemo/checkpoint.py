@@ -18,10 +18,11 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -72,22 +73,33 @@ def save_checkpoint(
     tensors = {name: t.detach().to("cpu").contiguous().clone() for name, t in state.items()}
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {})}
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is meant to be shared
+    with atomic_directory(out_dir) as staging:
         header = {"format_version": FORMAT_VERSION, "family": family, "config": config_to_dict(config)}
         write_json(staging / CONFIG_FILE, header)
         write_json(staging / META_FILE, meta)
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"family": family})
-        for name in (CONFIG_FILE, META_FILE, WEIGHTS_FILE):
-            os.chmod(staging / name, 0o644)
+    return out_dir
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Fill the yielded staging folder; on success it replaces ``target`` whole, on error it vanishes.
+
+    Readers see the old directory or the new one, never half of one (exports, vector indexes).
+    Files written into the staging folder should be flushed (``write_json`` does).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; what is published here is meant to be shared
+        yield staging
+        for path in staging.iterdir():
+            os.chmod(path, 0o644)
         fsync_path(staging)
-        replace_dir(staging, out_dir)
+        replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out_dir
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -140,6 +152,26 @@ def build_from_checkpoint(
         model.load_state_dict(checkpoint.state_dict, strict=True)
     except RuntimeError as error:
         raise CheckpointError(f"Checkpoint {checkpoint.path} does not match its config: {error}") from None
+    return model.eval()
+
+
+def trained_state_dict(model: torch.nn.Module, frozen_prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors training changed: all but the frozen parameters under ``frozen_prefix``.
+
+    Those come back from the pretrained weights at load time (``load_trained_state``).
+    """
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad and name.startswith(frozen_prefix)}
+    return {name: t for name, t in model.state_dict().items() if name not in frozen}
+
+
+def load_trained_state(model: torch.nn.Module, checkpoint: Checkpoint, frozen_prefix: str) -> torch.nn.Module:
+    """Load an export written with ``trained_state_dict``: exactly those tensors, no more, no fewer."""
+    expected = set(trained_state_dict(model, frozen_prefix))
+    given = set(checkpoint.state_dict)
+    if given != expected:
+        missing, extra = sorted(expected - given)[:3], sorted(given - expected)[:3]
+        raise CheckpointError(f"{checkpoint.path} does not match its config (missing {missing}, unexpected {extra}).")
+    model.load_state_dict(checkpoint.state_dict, strict=False)
     return model.eval()
 
 

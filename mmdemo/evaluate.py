@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
 from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
@@ -106,6 +108,25 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
                              progress=_stderr_progress)
 
 
+def _run_audio_retrieval(args: argparse.Namespace) -> dict:
+    """Text-to-audio and audio-to-text retrieval over one Clotho-layout split (CP-JKU section 2.6)."""
+    from tqdm import tqdm
+
+    from mmdemo.config import set_offline_environment
+    from mmdemo.metrics import cross_modal_retrieval
+    from mmdemo.models.dual_encoder import AudioTextRetriever
+    from mmdemo.retrieval.clotho import read_clotho
+
+    set_offline_environment()
+    items = read_clotho(args.data, args.split)
+    retriever = AudioTextRetriever.load(args.checkpoint, device=args.device)
+    audio = [retriever.embed_audio_file(item.audio_path) for item in tqdm(items, desc="embedding audio", file=sys.stderr)]
+    captions = [(i, caption) for i, item in enumerate(items) for caption in item.captions]
+    text = retriever.embed_texts([caption for _, caption in captions])
+    metrics = cross_modal_retrieval(text @ np.stack(audio).T, [i for i, _ in captions])
+    return {**metrics, "recordings": len(items), "captions": len(captions)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mmdemo.evaluate", description=__doc__.splitlines()[0])
     tasks = parser.add_subparsers(dest="task", required=True)
@@ -120,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="weight of CCGS's video score against the first stage's when reordering the K")
     med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
     med.set_defaults(run=_run_medvidqa)
+    audio = tasks.add_parser("audio-retrieval", help="text-to-audio and audio-to-text retrieval on a Clotho-layout split")
+    audio.add_argument("--data", required=True, help="folder in the Clotho v2 layout (clotho_captions_<split>.csv + <split>/)")
+    audio.add_argument("--split", default="evaluation", help="split to evaluate (development, validation, evaluation)")
+    audio.add_argument("--checkpoint", required=True, help="dual encoder export (python -m training audio-retrieval)")
+    audio.add_argument("--device", default="cpu")
+    audio.set_defaults(run=_run_audio_retrieval)
     return parser
 
 

@@ -54,7 +54,8 @@ class Task:
         """``(train, val)`` map-style datasets read from ``--data``; val may be None (no evaluation).
 
         For a bit-exact ``--resume`` with ``num_workers > 0``, random augmentation should be a
-        function of the item index (and epoch), not of worker RNG state.
+        function of the item index (and epoch), not of worker RNG state. A train dataset with a
+        ``set_epoch(epoch)`` method is told the epoch before each epoch's loader is built.
         """
         raise NotImplementedError
 

@@ -205,6 +205,8 @@ class Trainer:
         model = self.ddp or self.model
         model.train()
         self.sampler.set_epoch(self.epoch, skip=self.batches_done * cfg.batch_size)
+        if hasattr(self.train_set, "set_epoch"):  # datasets whose augmentation varies by epoch
+            self.train_set.set_epoch(self.epoch)
         loader = DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=self.sampler,
                             collate_fn=self.task.collate, num_workers=cfg.num_workers,
                             pin_memory=env.device.type == "cuda",

@@ -48,7 +48,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.models.encoders import BUNDLED_MINILM, resolve_model_path
+from mmdemo.checkpoint import trained_state_dict
+from mmdemo.models.encoders import BUNDLED_MINILM, resolve_model_path, train_top_layers
 
 NEG = -1e9  # logit of a masked span: exp() underflows to exactly 0 in float32
 
@@ -354,22 +355,11 @@ class CCGS(nn.Module):
         if getattr(plm_cfg, "position_biased_input", True) and getattr(plm_cfg, "max_position_embeddings", 0):
             self.max_len = min(self.max_len, plm_cfg.max_position_embeddings)
         self.use_token_types = getattr(plm_cfg, "type_vocab_size", 0) >= 2
-        if config.train_plm_layers >= 0:
-            self._freeze_plm_below(config.train_plm_layers)
-
-    def _freeze_plm_below(self, trained_top_layers: int) -> None:
-        """Freeze the PLM except its top ``trained_top_layers`` transformer layers."""
-        self.plm.requires_grad_(False)
-        layers = _transformer_layers(self.plm)
-        for layer in layers[len(layers) - trained_top_layers:] if trained_top_layers else []:
-            layer.requires_grad_(True)
+        train_top_layers(plm, config.train_plm_layers)
 
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights training changed: everything, or (with a partly frozen PLM) all but the frozen PLM."""
-        if self.config.train_plm_layers < 0:
-            return self.state_dict()
-        trained = {name for name, p in self.named_parameters() if p.requires_grad}
-        return {name: t for name, t in self.state_dict().items() if name in trained or not name.startswith("plm.")}
+        return trained_state_dict(self, "plm.")
 
     @classmethod
     def from_config(cls, config: CCGSConfig = CCGSConfig(), pretrained: bool = True) -> "CCGS":
@@ -503,32 +493,16 @@ def _frame_times(video: VideoInput, m: int) -> np.ndarray:
 # Decoding
 
 
-def _transformer_layers(plm: nn.Module) -> nn.ModuleList:
-    """The PLM's stack of transformer layers (the ModuleList as long as num_hidden_layers)."""
-    depth = plm.config.num_hidden_layers
-    for module in plm.modules():
-        if isinstance(module, nn.ModuleList) and len(module) == depth:
-            return module
-    raise ValueError(f"cannot find the {depth} transformer layers of {type(plm).__name__}")
-
-
 def load_ccgs(path: str | Any) -> CCGS:
     """A CCGS export; a partly frozen one is rebuilt on the pretrained PLM it was trained from."""
-    from mmdemo.checkpoint import CheckpointError, config_from_dict, load_checkpoint
+    from mmdemo.checkpoint import CheckpointError, config_from_dict, load_checkpoint, load_trained_state
 
     checkpoint = load_checkpoint(path)
     if checkpoint.family != "ccgs":
         raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not CCGS.")
     config = config_from_dict(CCGSConfig, checkpoint.config)
-    partial = config.train_plm_layers >= 0
-    model = CCGS.from_config(config, pretrained=partial)
-    expected = set(model.trained_state_dict())
-    given = set(checkpoint.state_dict)
-    if given != expected:
-        missing, extra = sorted(expected - given)[:3], sorted(given - expected)[:3]
-        raise CheckpointError(f"{checkpoint.path} does not match its CCGS config (missing {missing}, unexpected {extra}).")
-    model.load_state_dict(checkpoint.state_dict, strict=not partial)
-    return model.eval()
+    model = CCGS.from_config(config, pretrained=config.train_plm_layers >= 0)
+    return load_trained_state(model, checkpoint, "plm.")
 
 
 def span_targets(times: Sequence[tuple[float, float]], start: float, end: float) -> tuple[int, int]:

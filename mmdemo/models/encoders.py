@@ -96,6 +96,29 @@ class TextEncoder(nn.Module):
         return out
 
 
+def transformer_layers(backbone: nn.Module) -> nn.ModuleList:
+    """A Hugging Face encoder's stack of transformer layers (the ModuleList as long as num_hidden_layers)."""
+    depth = backbone.config.num_hidden_layers
+    for module in backbone.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == depth:
+            return module
+    raise ValueError(f"cannot find the {depth} transformer layers of {type(backbone).__name__}")
+
+
+def train_top_layers(backbone: nn.Module, count: int) -> None:
+    """Fine-tune only the top ``count`` transformer layers (``count < 0``: the whole backbone).
+
+    Frozen layers stay at the pretrained weights, so an export need not store them
+    (see ``mmdemo.checkpoint.trained_state_dict``): a MiniLM-based model ships in a few MB.
+    """
+    if count < 0:
+        return
+    backbone.requires_grad_(False)
+    layers = transformer_layers(backbone)
+    for layer in layers[len(layers) - count:] if count else []:
+        layer.requires_grad_(True)
+
+
 @dataclass(frozen=True)
 class ImageEncoderConfig:
     # An open_clip image tower. Offline it is built with random weights; a pretrained tag
@@ -103,6 +126,9 @@ class ImageEncoderConfig:
     model: str = "ViT-B-32"
     pretrained: str = ""  # "" = random weights
     batch_size: int = 32
+    # Random weights are drawn from this seed, so that features cached by one process (a
+    # frame-feature CLI) and computed by another (the app) come from the same encoder.
+    seed: int = 0
 
 
 class ImageEncoder(nn.Module):
@@ -121,7 +147,9 @@ class ImageEncoder(nn.Module):
     def from_config(cls, config: ImageEncoderConfig = ImageEncoderConfig()) -> "ImageEncoder":
         import open_clip
 
-        model = open_clip.create_model(config.model, pretrained=config.pretrained or None)
+        with torch.random.fork_rng(devices=[]):  # leaves the caller's random stream untouched
+            torch.manual_seed(config.seed)
+            model = open_clip.create_model(config.model, pretrained=config.pretrained or None)
         mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
         std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
         return cls(config, model.visual, mean, std)

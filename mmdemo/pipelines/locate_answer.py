@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption
+from mmdemo.pipelines.text_input import check_text
 from mmdemo.retrieval.corpus import Video
 
 if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would slow app start-up
@@ -123,18 +124,7 @@ def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
 
 def check_question(question: str | None, settings: Settings) -> str:
     """The question, stripped; InputError when a person would not call it a question."""
-    text = " ".join((question or "").split())
-    limits = settings.limits
-    if not text:
-        raise InputError("Please type a question, e.g. “How do I do a chin tuck for neck pain?”")
-    if len(text) < limits.min_question_chars or not any(ch.isalnum() for ch in text):
-        raise InputError(f"The question is too short; please use at least {limits.min_question_chars} characters.")
-    if len(text) > limits.max_question_chars:
-        raise InputError(
-            f"The question is too long ({len(text):,} characters); please keep it under "
-            f"{limits.max_question_chars:,} characters."
-        )
-    return text
+    return check_text(question, settings.limits, "question", "How do I do a chin tuck for neck pain?")
 
 
 class AnswerLocator:

@@ -12,23 +12,27 @@ import gradio as gr
 
 from mmdemo.config import Settings
 from mmdemo.pipelines.locate_answer import AnswerLocator
-from mmdemo.ui import video_qa
+from mmdemo.pipelines.search_audio import AudioSearch
+from mmdemo.ui import audio_search, video_qa
 from mmdemo.ui.status import models_markdown
 
-TITLE = "mmdemo · medical video QA"
+TITLE = "mmdemo · multimodal video understanding"
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full" instead of piling up
 
 
 def build_app(settings: Settings) -> gr.Blocks:
     locator = AnswerLocator.load(settings)
+    sounds = AudioSearch.load(settings)
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
-            f"# {TITLE}\nAsk a health question; the app finds the instructional video and the part of it "
-            "that answers, plays that part and shows why it was chosen. Not medical advice."
+            f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
+            "and the part of it that answers, plays that part and shows why it was chosen (not medical advice). "
+            "**Audio search:** describe a sound, or play one, and hear the closest sounds in a collection."
         )
         gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
         with gr.Tabs():
             video_qa.build_tab(locator)
+            audio_search.build_tab(sounds)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo
 
@@ -39,4 +43,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "max_file_size": f"{settings.limits.max_upload_mb:g}mb",
         "show_error": True,
+        "allowed_paths": [str(settings.assets_dir)],  # bundled clips are served straight from there
     }

@@ -81,3 +81,25 @@ def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, 
         template="plotly_white",
     )
     return fig
+
+
+def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] | None = None) -> go.Figure | None:
+    """Each clip's log-mel spectrogram (dB), stacked one under another in rank order."""
+    if not spectrograms:
+        return None
+    from plotly.subplots import make_subplots
+
+    titles = [f"{i + 1}. {s['clip_id']}" + (f" · {scores[i]:.3f}" if scores else "") for i, s in enumerate(spectrograms)]
+    fig = make_subplots(rows=len(spectrograms), cols=1, subplot_titles=titles, vertical_spacing=0.25 / len(spectrograms))
+    for row, spec in enumerate(spectrograms, start=1):
+        frames = len(spec["db"][0]) if spec["db"] else 0
+        seconds = [spec["seconds"] * (i + 0.5) / max(frames, 1) for i in range(frames)]
+        fig.add_trace(
+            go.Heatmap(z=spec["db"], x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
+                       colorbar=dict(title="dB"), hovertemplate="%{x:.2f} s · mel bin %{y}<br>%{z:.0f} dB<extra></extra>"),
+            row=row, col=1,
+        )
+        fig.update_yaxes(title_text="mel bin", row=row, col=1)
+    fig.update_xaxes(title_text="time (s)", row=len(spectrograms), col=1)
+    fig.update_layout(height=150 + 170 * len(spectrograms), margin=dict(l=55, r=15, t=40, b=45), template="plotly_white")
+    return fig

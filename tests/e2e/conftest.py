@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from mmdemo.config import Settings
 from mmdemo.media.ffmpeg import ffmpeg_exe
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; .ci/run installs it (playwright install does not work here)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def free_port() -> int:
@@ -62,3 +66,18 @@ def make_upload(tmp_path_factory) -> Callable[[str, list[str]], tuple[Path, Path
         return clip, subs
 
     return make
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    """One browser tab on the app, shared by the tests of a module (they run in order)."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app_url, wait_until="domcontentloaded")
+        yield page
+        browser.close()

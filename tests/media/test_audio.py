@@ -59,3 +59,28 @@ def test_log_mel_shape_and_peak_band():
     batch = log_mel(torch.zeros(2, sr), sample_rate=sr)
     assert batch.shape == (2, 64, 101)
     assert torch.isfinite(batch).all()
+
+
+def test_plain_wav_is_read_without_ffmpeg_and_matches_it(tmp_path, monkeypatch):
+    import wave as wavefile
+
+    from mmdemo.media import audio
+    from mmdemo.media.video import probe
+
+    samples = (np.sin(np.arange(8000) / 7.0) * 20000).astype("<i2")
+    path = tmp_path / "tone.wav"
+    with wavefile.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16000)
+        handle.writeframes(samples.tobytes())
+    decoded_by_ffmpeg = load_audio(path, sample_rate=16000, info=probe(path))
+
+    def no_ffmpeg(*args, **kwargs):
+        raise AssertionError("ffmpeg was started for a plain WAV")
+
+    monkeypatch.setattr(audio, "run_ffmpeg", no_ffmpeg)
+    monkeypatch.setattr(audio, "probe", no_ffmpeg)
+    direct = load_audio(path, sample_rate=16000)
+    np.testing.assert_array_equal(direct, decoded_by_ffmpeg)
+    assert len(load_audio(path, sample_rate=16000, max_seconds=0.25)) == 4000

@@ -1,0 +1,106 @@
+"""The "Audio search" tab: find sounds by describing them, or by playing one like them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from mmdemo.errors import InputError
+from mmdemo.pipelines.search_audio import MAX_TOP_K, AudioSearch, AudioSearchResult
+from mmdemo.ui.plots import spectrogram_figure
+
+EXAMPLES = [
+    "slow high beeps",
+    "a bell ringing slowly, fading away",
+    "a rising sweep followed by fast clicks",
+    "a low electric buzz that gets louder",
+]
+HIT_HEADERS = ["#", "clip", "score", "caption"]
+CAPTION_HEADERS = ["#", "known caption", "of clip", "score"]
+
+
+def hit_rows(result: AudioSearchResult) -> list[list[Any]]:
+    return [[i + 1, h.clip_id, round(h.score, 3), h.caption] for i, h in enumerate(result.hits)]
+
+
+def caption_rows(result: AudioSearchResult) -> list[list[Any]]:
+    return [[i + 1, c["caption"], c["clip_id"], c["score"]] for i, c in enumerate(result.captions)]
+
+
+def playing_text(result: AudioSearchResult, index: int) -> str:
+    hit = result.hits[index]
+    caption = f": “{hit.caption}”" if hit.caption else ""
+    return f"Playing #{index + 1} **{hit.clip_id}** (score {hit.score:.3f}){caption}"
+
+
+def header_markdown(search: AudioSearch) -> str:
+    if not search.available():
+        return ("No audio search model or sound collection is installed here "
+                f"(expected {search.checkpoint_path} and {search.collection_dir}).")
+    info = search.describe()
+    return (f"**Collection:** {info['collection']} · **Model:** dual encoder at {info['checkpoint']} "
+            "(audio and text in one 1024-d space; the model loads on the first search)")
+
+
+def build_tab(search: AudioSearch) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+    with gr.Tab("Audio search"):
+        result_state = gr.State(None)
+        gr.Markdown(header_markdown(search), elem_id="audio-status")
+        with gr.Row():
+            with gr.Column(scale=2):
+                query = gr.Textbox(label="Describe a sound", placeholder="a dog barks while rain falls on a tin roof",
+                                   max_lines=2, elem_id="audio-query")
+                search_text = gr.Button("Search sounds", variant="primary", elem_id="audio-submit")
+                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[query], label="Example descriptions")
+                example_sound = gr.Audio(label="…or search with a recording", type="filepath",
+                                         sources=["upload", "microphone"], elem_id="audio-upload")
+                search_sound = gr.Button("Find similar sounds", elem_id="audio-submit-recording")
+                top_k = gr.Slider(1, MAX_TOP_K, value=5, step=1, label="Results to list")
+            with gr.Column(scale=3):
+                playing = gr.Markdown("Search to hear the best match.", elem_id="audio-playing")
+                player = gr.Audio(label="Selected clip", type="filepath", interactive=False, autoplay=True,
+                                  elem_id="audio-player")
+                note = gr.Markdown(elem_id="audio-note")
+                hits = gr.Dataframe(headers=HIT_HEADERS, label="Best matches (click a row to play it)",
+                                    interactive=False, wrap=True, elem_id="audio-hits")
+                captions = gr.Dataframe(headers=CAPTION_HEADERS, label="Known captions nearest to your recording",
+                                        interactive=False, wrap=True, elem_id="audio-captions")
+        spectrograms = gr.Plot(label="Log-mel spectrograms of the matches (what the model hears)")
+        with gr.Accordion("API answer (JSON)", open=False):
+            raw = gr.JSON(label="first output of /search_audio and /search_by_audio")
+
+        def shown(result: AudioSearchResult):
+            scores = [h.score for h in result.hits]
+            first = str(result.hits[0].path) if result.hits else None
+            return (result.to_json(), hit_rows(result), first, playing_text(result, 0) if result.hits else "",
+                    spectrogram_figure(result.spectrograms, scores), result)
+
+        def search_audio(query, top_k, progress=gr.Progress()):
+            try:
+                result = search.search_text(query, int(top_k), progress=progress)
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            return shown(result)
+
+        def search_by_audio(recording, top_k, progress=gr.Progress()):
+            try:
+                result = search.search_audio(recording, int(top_k), progress=progress)
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            return (*shown(result), caption_rows(result), result.note)
+
+        def play_row(result: AudioSearchResult | None, event: gr.SelectData):
+            if result is None or not result.hits:
+                raise gr.Error("Search first, then pick a clip to play.", title="Nothing to play yet")
+            index = min(int(event.index[0]), len(result.hits) - 1)
+            return str(result.hits[index].path), playing_text(result, index)
+
+        common = [raw, hits, player, playing, spectrograms, result_state]
+        gr.on(triggers=[search_text.click, query.submit], fn=search_audio, inputs=[query, top_k], outputs=common,
+              api_name="search_audio", api_description="Sounds in the collection that match a description, best first.")
+        search_sound.click(search_by_audio, inputs=[example_sound, top_k], outputs=[*common, captions, note],
+                           api_name="search_by_audio",
+                           api_description="Sounds in the collection closest to a recording, and the nearest known captions.")
+        hits.select(play_row, inputs=[result_state], outputs=[player, playing], api_visibility="private")

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import math
+import wave
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from mmdemo.checkpoint import save_checkpoint
+from mmdemo.errors import InputError
+from mmdemo.models.dual_encoder import (
+    FAMILY,
+    AudioTextRetriever,
+    AudioTowerConfig,
+    DualEncoder,
+    DualEncoderConfig,
+    load_dual_encoder,
+    normalize_caption,
+    nt_xent,
+    segment_waveform,
+)
+
+RATE = 32000
+
+
+@pytest.fixture(scope="module")
+def small_config() -> DualEncoderConfig:
+    return DualEncoderConfig(audio=AudioTowerConfig(cnn_channels=(8, 16), cnn_segment_seconds=1.0), embed_dim=32,
+                             text_train_layers=1)
+
+
+@pytest.fixture(scope="module")
+def model(small_config) -> DualEncoder:
+    torch.manual_seed(0)
+    return DualEncoder.from_config(small_config, pretrained=True).eval()
+
+
+def tone(seconds: float, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_nt_xent_matches_a_hand_computation():
+    logits = torch.tensor([[2.0, 0.0], [1.0, 3.0]])
+    # rows (audio -> text): -log softmax of the diagonal; columns (text -> audio) likewise
+    rows = -math.log(math.exp(2) / (math.exp(2) + 1)) - math.log(math.exp(3) / (math.exp(1) + math.exp(3)))
+    cols = -math.log(math.exp(2) / (math.exp(2) + math.exp(1))) - math.log(math.exp(3) / (1 + math.exp(3)))
+    assert float(nt_xent(logits)) == pytest.approx((rows / 2 + cols / 2) / 2, rel=1e-6)
+
+
+def test_nt_xent_is_lower_when_pairs_match():
+    matched = torch.eye(4) * 10
+    assert float(nt_xent(matched)) < 1e-3 < float(nt_xent(matched.flip(0)))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("A Dog's bark, then RAIN!", "a dogs bark then rain"),
+        ("  high-pitched\tbeeps...  fading  ", "high pitched beeps fading"),
+        ("“Quoted” words — and (brackets); a colon: yes?", "quoted words and brackets a colon yes"),
+        ("It’s 3 o’clock", "its 3 oclock"),
+    ],
+)
+def test_normalize_caption(raw, expected):
+    assert normalize_caption(raw) == expected
+
+
+@pytest.mark.parametrize("length, starts", [(500, [0]), (1000, [0]), (3000, [0, 1000, 2000]), (2500, [0, 1000, 1500])])
+def test_segments_are_full_length_and_cover_the_clip(length, starts):
+    waveform = np.arange(length, dtype=np.float32)
+    pieces = segment_waveform(waveform, 1000)
+    assert [int(p[0]) for p in pieces] == starts
+    assert all(len(p) == min(length, 1000) for p in pieces)
+    assert pieces[-1][-1] == length - 1  # the last piece ends at the clip's end
+
+
+def test_towers_give_unit_vectors_in_the_shared_space(model, small_config):
+    audio = model.embed_audio(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])))
+    tokens = model.tokenize(["A high tone.", "a low hum that fades away slowly"])
+    text = model.embed_text(**tokens)
+    assert audio.shape == text.shape == (2, small_config.embed_dim)
+    assert torch.allclose(audio.norm(dim=-1), torch.ones(2), atol=1e-5)
+    assert torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
+    logits = model(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])), **tokens)
+    assert logits.shape == (2, 2)
+    assert float(model.logit_scale().detach()) == pytest.approx(1 / small_config.init_temperature, rel=1e-5)
+
+
+def test_captions_are_cut_at_32_tokens(model):
+    tokens = model.tokenize(["word " * 100])
+    assert tokens["input_ids"].shape[1] == 32
+
+
+def test_logit_scale_is_clamped(small_config):
+    model = DualEncoder.from_config(replace(small_config, init_temperature=1e-4), pretrained=False)
+    assert float(model.logit_scale().detach()) == small_config.max_logit_scale
+
+
+def test_only_the_top_text_layers_train(model):
+    trainable = {name.split(".")[4] for name, p in model.named_parameters()
+                 if p.requires_grad and name.startswith("text.backbone.encoder.layer.")}
+    assert trainable == {"5"}  # MiniLM has 6 layers; the config fine-tunes the top one
+    assert not any(p.requires_grad for p in model.text.backbone.embeddings.parameters())
+
+
+def test_retriever_embeds_long_clips_as_the_mean_of_their_segments(model):
+    retriever = AudioTextRetriever(model)
+    clip = np.concatenate([tone(1.0, 300), tone(1.0, 3000), tone(0.5, 800)])
+    pieces = segment_waveform(clip, model.segment_samples)
+    assert len(pieces) == 3
+    with torch.no_grad():
+        each = model.embed_audio(torch.from_numpy(pieces))
+    expected = torch.nn.functional.normalize(each.mean(0), dim=0).numpy()
+    np.testing.assert_allclose(retriever.embed_waveform(clip), expected, atol=1e-5)
+    np.testing.assert_array_equal(retriever.embed_waveform(clip), retriever.embed_waveform(clip.copy()))
+
+
+def write_wav(path, samples: np.ndarray, rate: int = RATE, channels: int = 1) -> None:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def test_retriever_refuses_silence_and_blips(model, tmp_path):
+    retriever = AudioTextRetriever(model)
+    write_wav(tmp_path / "silence.wav", np.zeros(RATE))
+    write_wav(tmp_path / "blip.wav", tone(0.1))
+    with pytest.raises(InputError, match="silent"):
+        retriever.embed_audio_file(tmp_path / "silence.wav")
+    with pytest.raises(InputError, match=r"0\.10 s long"):
+        retriever.embed_audio_file(tmp_path / "blip.wav")
+
+
+def test_other_rates_and_channel_counts_embed_like_the_original(model, tmp_path):
+    retriever = AudioTextRetriever(model)
+    clip = tone(1.5, 440)
+    write_wav(tmp_path / "plain.wav", clip)
+    t = np.arange(int(1.5 * 48000)) / 48000
+    write_wav(tmp_path / "stereo48k.wav", np.repeat(0.3 * np.sin(2 * np.pi * 440 * t), 2), rate=48000, channels=2)
+    a = retriever.embed_audio_file(tmp_path / "plain.wav")
+    b = retriever.embed_audio_file(tmp_path / "stereo48k.wav")
+    assert float(a @ b) > 0.99
+
+
+def test_export_round_trip_stores_only_trained_text_layers(model, small_config, tmp_path):
+    state = model.trained_state_dict()
+    assert not any(name.startswith("text.backbone.encoder.layer.0.") for name in state)
+    assert any(name.startswith("text.backbone.encoder.layer.5.") for name in state)
+    save_checkpoint(tmp_path / "export", state, family=FAMILY, config=small_config, meta={"task": "test"})
+    loaded = load_dual_encoder(tmp_path / "export")
+    original, reloaded = AudioTextRetriever(model), AudioTextRetriever(loaded)
+    np.testing.assert_allclose(original.embed_texts(["a chirp"]), reloaded.embed_texts(["a chirp"]), atol=1e-6)
+    np.testing.assert_allclose(original.embed_waveform(tone(1.0)), reloaded.embed_waveform(tone(1.0)), atol=1e-6)
+
+
+def test_passt_builds_offline_with_the_papers_patchout():
+    config = DualEncoderConfig(audio=AudioTowerConfig(kind="passt", passt_variant="N"), text_train_layers=0)
+    model = DualEncoder.from_config(config, pretrained=False)
+    net = model.audio.net
+    assert (net.s_patchout_f, net.s_patchout_t) == (2, 15)  # section 2.1, PaSST-N
+    assert model.audio.dim == 768
+    waveform = torch.from_numpy(np.stack([tone(2.0), tone(2.0, 900)]))
+    model.train()
+    assert model.embed_audio(waveform).shape == (2, config.embed_dim)
+    model.eval()
+    with torch.no_grad():
+        assert model.embed_audio(waveform).shape == (2, config.embed_dim)
+    with pytest.raises(ValueError, match="unknown PaSST variant"):
+        DualEncoder.from_config(replace(config, audio=AudioTowerConfig(kind="passt", passt_variant="XL")), pretrained=False)
