@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEDULES = ("cosine", "linear", "constant")
+SCHEDULES = ("cosine", "linear", "constant", "step")
+OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass
@@ -18,13 +19,21 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 32  # per process and micro-step; effective = batch_size * grad_accum * world size
     eval_batch_size: int = 0  # 0: same as batch_size
+    optimizer: str = "adamw"  # adamw | sgd (SGD with momentum)
     lr: float = 3e-4  # peak learning rate, reached after warmup
-    weight_decay: float = 0.01  # AdamW; never applied to biases and norm weights (1-D tensors)
-    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.01  # either optimizer; never applied to biases and norm weights (1-D tensors)
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW only
+    momentum: float = 0.9  # SGD only
     warmup_steps: int = 0  # linear warmup in optimizer steps; 0: use warmup_ratio
     warmup_ratio: float = 0.0  # fraction of all optimizer steps spent warming up
-    schedule: str = "cosine"  # after warmup: cosine | linear | constant
+    schedule: str = "cosine"  # after warmup: cosine | linear | constant | step
     min_lr_ratio: float = 0.0  # the floor that cosine/linear decay to, as a fraction of lr
+    # "step": lr multiplied by step_gamma at the start of each of these epochs (0-based, so 5
+    # means after five epochs). Defaults: Okazaki et al. (scene classification), section 3,
+    # "the learning rate is divided by 10 when the training model reached 5 epoch, 10 epoch
+    # and 15 epoch".
+    step_epochs: tuple[int, ...] = (5, 10, 15)
+    step_gamma: float = 0.1
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_grad_norm: float = 1.0  # max global gradient norm; 0: no clipping
     seed: int = 0
@@ -39,6 +48,14 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"train.schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"train.momentum must be in [0, 1); got {self.momentum}.")
+        if any(epoch < 1 for epoch in self.step_epochs) or list(self.step_epochs) != sorted(set(self.step_epochs)):
+            raise ValueError(f"train.step_epochs must be increasing epochs of at least 1; got {list(self.step_epochs)}.")
+        if not 0.0 < self.step_gamma <= 1.0:
+            raise ValueError(f"train.step_gamma must be in (0, 1]; got {self.step_gamma}.")
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
                     "log_every": self.log_every, "keep_checkpoints": self.keep_checkpoints}
         for name, value in positive.items():

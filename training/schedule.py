@@ -7,6 +7,7 @@ and a resumed run picks the schedule up exactly where it stopped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 
 def warmup_steps(total_steps: int, warmup_steps: int, warmup_ratio: float) -> int:
@@ -14,16 +15,20 @@ def warmup_steps(total_steps: int, warmup_steps: int, warmup_ratio: float) -> in
     return warmup_steps if warmup_steps > 0 else int(round(warmup_ratio * total_steps))
 
 
-def lr_factor(step: int, total_steps: int, warmup: int, schedule: str, min_ratio: float = 0.0) -> float:
+def lr_factor(step: int, total_steps: int, warmup: int, schedule: str, min_ratio: float = 0.0,
+              milestones: Sequence[int] = (), gamma: float = 0.1) -> float:
     """Multiplier on the peak lr for optimizer step ``step`` (0-based; the step about to be taken).
 
     Linear warmup from 1/warmup to 1 over ``warmup`` steps, then ``schedule``:
-    ``constant`` stays at 1, ``linear`` and ``cosine`` decay to ``min_ratio`` at ``total_steps``.
+    ``constant`` stays at 1, ``linear`` and ``cosine`` decay to ``min_ratio`` at ``total_steps``,
+    ``step`` is multiplied by ``gamma`` once for every milestone step already reached.
     """
     if step < warmup:
         return (step + 1) / warmup
     if schedule == "constant":
         return 1.0
+    if schedule == "step":
+        return gamma ** sum(step >= milestone for milestone in milestones)
     decay_steps = max(1, total_steps - warmup)
     progress = min(1.0, (step - warmup) / decay_steps)
     if schedule == "linear":

@@ -1,7 +1,7 @@
 """What a task plugs into the one training loop.
 
 A task is a subclass of :class:`Task` in ``training/tasks/<name>.py``, registered by name in
-``training/tasks/__init__.py``. The trainer owns everything generic (devices, DDP, AdamW,
+``training/tasks/__init__.py``. The trainer owns everything generic (devices, DDP, the optimizer,
 schedule, accumulation, clipping, bf16, logging, checkpoints, export); the task owns the
 model, the data and what "good" means::
 
@@ -64,7 +64,7 @@ class Task:
         return default_collate(items)
 
     def param_groups(self, model: torch.nn.Module, train: Any) -> list[dict[str, Any]]:
-        """AdamW parameter groups. Default: weight decay on matrices, none on biases and norms.
+        """Optimizer parameter groups. Default: weight decay on matrices, none on biases and norms.
 
         A group may carry ``"lr_scale"`` (e.g. 0.1 for a pretrained encoder); the trainer sets
         each group's lr to ``train.lr * schedule(step) * lr_scale``.

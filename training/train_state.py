@@ -3,7 +3,7 @@
 One checkpoint is a directory ``<out>/checkpoints/step-00000120/`` holding
 
 - ``state.safetensors``: every tensor: ``model.*`` (weights), ``optim.<param index>.<name>``
-  (AdamW moments and step counters), ``rng.rank<r>.<generator>`` (RNG states as uint8);
+  (optimizer moments, momentum buffers, step counters), ``rng.rank<r>.<generator>`` (RNG states as uint8);
 - ``state.json``: everything else: step, epoch, position in the epoch, best metric so far,
   the optimizer's hyper-parameters and scalar state, numpy/python RNG scalars, the config.
 

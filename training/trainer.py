@@ -13,7 +13,8 @@
 Under ``torchrun`` every rank runs this same loop on its shard (DistributedSampler) and DDP
 averages gradients; rank 0 alone evaluates, logs and writes. The loop, per optimizer step:
 set the lr from the schedule, run ``grad_accum`` micro-batches (gradient sync only on the
-last, via ``no_sync``), clip, step AdamW. Per epoch: evaluate, export if best, checkpoint.
+last, via ``no_sync``), clip, step the optimizer (AdamW, or SGD with momentum). Per epoch:
+evaluate, export if best, checkpoint.
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def fit(run: Run) -> dict[str, Any]:
         distributed.teardown(env)
 
 
+def build_optimizer(param_groups: list[dict[str, Any]], cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, or SGD with momentum (the scene paper's, section 3); groups carry their own weight decay."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(param_groups, lr=cfg.lr, momentum=cfg.momentum)
+    return torch.optim.AdamW(param_groups, lr=cfg.lr, betas=cfg.betas)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -133,7 +141,7 @@ class Trainer:
         seed_everything(cfg.seed)  # model init depends on the seed alone, not on rank or world size
         self.model = self.task.build_model(run.init).to(env.device)
         self.train_set, self.val_set = self.task.build_datasets(Path(run.data_dir))
-        self.optimizer = torch.optim.AdamW(self.task.param_groups(self.model, cfg), lr=cfg.lr, betas=cfg.betas)
+        self.optimizer = build_optimizer(self.task.param_groups(self.model, cfg), cfg)
         self.ddp = None
         if env.distributed:
             device_ids = [env.device.index] if env.device.type == "cuda" else None
@@ -146,6 +154,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / cfg.grad_accum)
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.warmup = warmup_steps(self.total_steps, cfg.warmup_steps, cfg.warmup_ratio)
+        self.milestones = [epoch * self.steps_per_epoch for epoch in cfg.step_epochs]  # the "step" schedule's
         self.autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16,
                                        enabled=cfg.bf16 and env.device.type == "cuda")
 
@@ -216,7 +225,8 @@ class Trainer:
         while self.batches_done < self.batches_per_epoch:
             started = time.perf_counter()
             micro = min(cfg.grad_accum, self.batches_per_epoch - self.batches_done)
-            lr = cfg.lr * lr_factor(self.step, self.total_steps, self.warmup, cfg.schedule, cfg.min_lr_ratio)
+            lr = cfg.lr * lr_factor(self.step, self.total_steps, self.warmup, cfg.schedule, cfg.min_lr_ratio,
+                                    self.milestones, cfg.step_gamma)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             for index in range(micro):

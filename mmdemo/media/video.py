@@ -187,6 +187,11 @@ def _minutes(seconds: float) -> str:
     return f"{m} min {s} s" if m else f"{s} s"
 
 
+def is_still_image(info: MediaInfo) -> bool:
+    """A picture (PNG, JPEG, ...) rather than a moving video, judged by ffmpeg's demuxer."""
+    return info.container in _STILL_FORMATS or info.container.endswith("_pipe")
+
+
 def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
     """Probe an uploaded video after refusing files over the size limit (checked first, so a
     huge file is never handed to ffmpeg); then the duration limit; then require video."""
@@ -201,7 +206,7 @@ def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
     info = probe(path)
     if not info.has_video:
         raise InputError(f"'{path.name}' has no video stream (it looks like an audio-only file).")
-    if info.container in _STILL_FORMATS or info.container.endswith("_pipe"):
+    if is_still_image(info):
         raise InputError(f"'{path.name}' is a still image, not a video.")
     if info.duration > limits.max_video_seconds:
         raise InputError(

@@ -12,8 +12,9 @@ import gradio as gr
 
 from mmdemo.config import Settings
 from mmdemo.pipelines.locate_answer import AnswerLocator
+from mmdemo.pipelines.classify_scene import SceneClassifier
 from mmdemo.pipelines.search_audio import AudioSearch
-from mmdemo.ui import audio_search, video_qa
+from mmdemo.ui import audio_search, scene, video_qa
 from mmdemo.ui.status import models_markdown
 
 TITLE = "mmdemo · multimodal video understanding"
@@ -23,16 +24,19 @@ QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full
 def build_app(settings: Settings) -> gr.Blocks:
     locator = AnswerLocator.load(settings)
     sounds = AudioSearch.load(settings)
+    scenes = SceneClassifier.load(settings)
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
             "and the part of it that answers, plays that part and shows why it was chosen (not medical advice). "
-            "**Audio search:** describe a sound, or play one, and hear the closest sounds in a collection."
+            "**Audio search:** describe a sound, or play one, and hear the closest sounds in a collection. "
+            "**Scene:** upload a street, park or transit clip and see which scene it is and why."
         )
         gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
         with gr.Tabs():
             video_qa.build_tab(locator)
             audio_search.build_tab(sounds)
+            scene.build_tab(scenes)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo
 

@@ -103,3 +103,20 @@ def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] |
     fig.update_xaxes(title_text="time (s)", row=len(spectrograms), col=1)
     fig.update_layout(height=150 + 170 * len(spectrograms), margin=dict(l=55, r=15, t=40, b=45), template="plotly_white")
     return fig
+
+
+def scene_probabilities_figure(per_model: dict[str, dict[str, float]], fused: dict[str, float]) -> go.Figure | None:
+    """Per-class confidence of each model beside the ensemble's, one group of bars per class."""
+    if not fused:
+        return None
+    classes = list(fused)
+    fig = go.Figure()
+    for model, probs in per_model.items():
+        fig.add_trace(go.Bar(name=model, x=classes, y=[probs.get(c, 0.0) for c in classes], opacity=0.75,
+                             hovertemplate=f"{model}<br>%{{x}}: %{{y:.2f}}<extra></extra>"))
+    fig.add_trace(go.Bar(name="ensemble", x=classes, y=[fused[c] for c in classes], marker_color=ANSWER_COLOUR,
+                         hovertemplate="ensemble<br>%{x}: %{y:.2f}<extra></extra>"))
+    fig.update_layout(barmode="group", yaxis_title="confidence", yaxis_range=[0, 1], height=360,
+                      legend=dict(orientation="h", y=1.12), margin=dict(l=55, r=15, t=40, b=90),
+                      template="plotly_white")
+    return fig

@@ -83,6 +83,9 @@ def test_config_file_then_set_then_flags(tmp_path):
     ("trian:\n  lr: 0.1\n", "unknown section"),
     ("train:\n  epochs: many\n", "'train.epochs' must be int"),
     ("train:\n  schedule: cosine-ish\n", "train.schedule must be one of"),
+    ("train:\n  optimizer: adam\n", "train.optimizer must be one of"),
+    ("train:\n  step_epochs: [10, 5]\n", "train.step_epochs must be increasing"),
+    ("train:\n  momentum: 1.5\n", "train.momentum must be in [0, 1"),
     ("train: [1, 2]\n", "section 'train' must be a mapping"),
 ])
 def test_config_errors_are_clear(tmp_path, text, message):

@@ -69,6 +69,37 @@ def test_schedule_warms_up_then_decays():
     assert lr_factor(55, total, warm, "linear") == pytest.approx(0.5)
 
 
+def test_step_schedule_divides_at_each_milestone():
+    factors = [lr_factor(step, 40, 0, "step", milestones=[10, 20, 30], gamma=0.1) for step in range(40)]
+    assert factors[:10] == [1.0] * 10
+    assert factors[10] == pytest.approx(0.1) and factors[19] == pytest.approx(0.1)
+    assert factors[20] == pytest.approx(0.01) and factors[39] == pytest.approx(0.001)
+    assert lr_factor(0, 40, 4, "step", milestones=[10]) == pytest.approx(0.25)  # warmup comes first
+    assert lr_factor(25, 40, 0, "step", milestones=[10, 20], gamma=0.5) == pytest.approx(0.25)
+
+
+def test_sgd_with_step_schedule_follows_the_paper_recipe_and_resumes_exactly(tmp_path):
+    """SGD with momentum, lr divided by 10 at epochs 1 and 2: the lr log shows each drop at its
+    epoch, the optimizer state holds momentum buffers, and a stopped run resumes bit for bit."""
+    sgd = ["--set", "train.optimizer=sgd", "--set", "train.momentum=0.9", "--set", "train.schedule=step",
+           "--set", "train.step_epochs=[1, 2]", "--set", "train.step_gamma=0.1", "--set", "train.lr=0.1",
+           "--set", "train.warmup_steps=0", "--set", "train.weight_decay=1e-4"]
+    reference = tmp_path / "reference"
+    assert main(toy_args(reference, *sgd))["status"] == "finished"
+    rows = read_metrics(reference / "metrics.csv")
+    lr_by_epoch = {int(r["epoch"]): float(r["value"]) for r in rows if r["split"] == "train" and r["name"] == "lr"}
+    assert lr_by_epoch == pytest.approx({0: 0.1, 1: 0.01, 2: 0.001})
+    _, tensors, info = train_state.load_latest(reference / "checkpoints")
+    assert any(name.endswith(".momentum_buffer") for name in tensors)
+    assert {group["momentum"] for group in info["optimizer"]["param_groups"]} == {0.9}
+    assert {group["weight_decay"] for group in info["optimizer"]["param_groups"]} == {1e-4, 0.0}
+
+    out = tmp_path / "run"
+    assert main(toy_args(out, *sgd, "--set", "train.stop_after_steps=4"))["status"] == "stopped"
+    assert main(toy_args(out, *sgd, "--resume"))["status"] == "finished"
+    assert_same_tensors(weights(out), weights(reference))
+
+
 def test_optimizer_state_round_trips_without_pickle():
     model = torch.nn.Linear(3, 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.1, betas=(0.8, 0.9))
