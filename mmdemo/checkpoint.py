@@ -175,6 +175,19 @@ def load_trained_state(model: torch.nn.Module, checkpoint: Checkpoint, frozen_pr
     return model.eval()
 
 
+def load_partial_export(path: str | Path, family: str, config_cls: type, build: Callable[[Any], torch.nn.Module],
+                        frozen_prefix: str, what: str) -> torch.nn.Module:
+    """Load an export written with ``trained_state_dict``: ``build(config)`` makes the model on its
+    pretrained weights, then exactly the exported tensors are loaded over them.
+
+    ``what`` names the model in the error for an export of another family ("a CCGS model").
+    """
+    checkpoint = load_checkpoint(path)
+    if checkpoint.family != family:
+        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not {what}.")
+    return load_trained_state(build(config_from_dict(config_cls, checkpoint.config)), checkpoint, frozen_prefix)
+
+
 def config_from_dict(config_cls: type, fields: Mapping[str, Any]) -> Any:
     """Build a Config dataclass from a checkpoint's config, as strictly as a training config file."""
     try:

@@ -495,14 +495,9 @@ def _frame_times(video: VideoInput, m: int) -> np.ndarray:
 
 def load_ccgs(path: str | Any) -> CCGS:
     """A CCGS export; a partly frozen one is rebuilt on the pretrained PLM it was trained from."""
-    from mmdemo.checkpoint import CheckpointError, config_from_dict, load_checkpoint, load_trained_state
+    from mmdemo.checkpoint import load_partial_export
 
-    checkpoint = load_checkpoint(path)
-    if checkpoint.family != "ccgs":
-        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not CCGS.")
-    config = config_from_dict(CCGSConfig, checkpoint.config)
-    model = CCGS.from_config(config, pretrained=config.train_plm_layers >= 0)
-    return load_trained_state(model, checkpoint, "plm.")
+    return load_partial_export(path, "ccgs", CCGSConfig, lambda config: CCGS.from_config(config, pretrained=config.train_plm_layers >= 0), "plm.", "CCGS")
 
 
 def span_targets(times: Sequence[tuple[float, float]], start: float, end: float) -> tuple[int, int]:

@@ -399,16 +399,6 @@ class AudioTextRetriever:
 
 def load_dual_encoder(path: str | Path) -> DualEncoder:
     """An export of ``python -m training audio-retrieval``; frozen text layers come from the pretrained model."""
-    from mmdemo.checkpoint import (
-        CheckpointError,
-        config_from_dict,
-        load_checkpoint,
-        load_trained_state,
-    )
+    from mmdemo.checkpoint import load_partial_export
 
-    checkpoint = load_checkpoint(path)
-    if checkpoint.family != FAMILY:
-        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not an audio-text dual encoder.")
-    config = config_from_dict(DualEncoderConfig, checkpoint.config)
-    model = DualEncoder.from_config(config, pretrained=config.text_train_layers >= 0, pretrained_audio=False)
-    return load_trained_state(model, checkpoint, "text.backbone.")
+    return load_partial_export(path, FAMILY, DualEncoderConfig, lambda config: DualEncoder.from_config(config, pretrained=config.text_train_layers >= 0, pretrained_audio=False), "text.backbone.", "an audio-text dual encoder")
