@@ -29,6 +29,7 @@ class Limits:
     max_upload_mb: float = 500.0
     max_video_seconds: float = 30 * 60.0
     max_scene_seconds: float = 120.0  # scene classification: the models know 10 s clips
+    max_caption_seconds: float = 120.0  # captioning: the captioner was trained on short clips
     max_subtitle_mb: float = 5.0
     max_question_chars: int = 500
     min_question_chars: int = 3

@@ -80,6 +80,7 @@ FAMILY = "univl-captioner"
 LOSS_NAMES = ("caption", "joint", "align", "cmlm", "cmfm", "caption_masked", "joint_masked", "align_masked")
 PRIMARY_LOSS = "caption"
 IGNORE = -100  # label of a position no loss reads (F.cross_entropy's ignore_index)
+MELTR_PREFIX = "meltr."  # export tensors of the MELTR module beside the captioner (training.tasks.caption)
 
 
 @dataclass(frozen=True)
@@ -595,7 +596,22 @@ def loss_vector(losses: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def load_captioner(path: str | Path) -> Captioner:
-    """An export of ``python -m training caption``; frozen text layers come from the pretrained model."""
-    from mmdemo.checkpoint import load_partial_export
+    """An export of ``python -m training caption``; frozen text layers come from the pretrained model.
 
-    return load_partial_export(path, FAMILY, CaptionerConfig, lambda config: Captioner.from_config(config, pretrained=config.text_train_layers >= 0), "text.backbone.", "a video captioner")
+    The export also carries the MELTR module the captioner was fine-tuned with (``MELTR_PREFIX``,
+    written by ``training.tasks.caption``); captioning does not need it, so it is left out here.
+    """
+    from mmdemo.checkpoint import (
+        CheckpointError,
+        config_from_dict,
+        load_checkpoint,
+        load_trained_state,
+    )
+
+    checkpoint = load_checkpoint(path)
+    if checkpoint.family != FAMILY:
+        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not a video captioner.")
+    checkpoint.state_dict = {name: t for name, t in checkpoint.state_dict.items() if not name.startswith(MELTR_PREFIX)}
+    config = config_from_dict(CaptionerConfig, checkpoint.config)
+    model = Captioner.from_config(config, pretrained=config.text_train_layers >= 0)
+    return load_trained_state(model, checkpoint, "text.backbone.")

@@ -12,9 +12,10 @@ import gradio as gr
 
 from mmdemo.config import Settings
 from mmdemo.pipelines.locate_answer import AnswerLocator
+from mmdemo.pipelines.caption_video import VideoCaptioner
 from mmdemo.pipelines.classify_scene import SceneClassifier
 from mmdemo.pipelines.search_audio import AudioSearch
-from mmdemo.ui import audio_search, scene, video_qa
+from mmdemo.ui import audio_search, captioning, scene, video_qa
 from mmdemo.ui.status import models_markdown
 
 TITLE = "mmdemo · multimodal video understanding"
@@ -25,18 +26,21 @@ def build_app(settings: Settings) -> gr.Blocks:
     locator = AnswerLocator.load(settings)
     sounds = AudioSearch.load(settings)
     scenes = SceneClassifier.load(settings)
+    captioner = VideoCaptioner.load(settings)
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
             "and the part of it that answers, plays that part and shows why it was chosen (not medical advice). "
             "**Audio search:** describe a sound, or play one, and hear the closest sounds in a collection. "
-            "**Scene:** upload a street, park or transit clip and see which scene it is and why."
+            "**Scene:** upload a street, park or transit clip and see which scene it is and why. "
+            "**Captioning:** a caption for a clip, and how MELTR weighted the captioner's training losses."
         )
         gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
         with gr.Tabs():
             video_qa.build_tab(locator)
             audio_search.build_tab(sounds)
             scene.build_tab(scenes)
+            captioning.build_tab(captioner)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo
 

@@ -120,3 +120,30 @@ def scene_probabilities_figure(per_model: dict[str, dict[str, float]], fused: di
                       legend=dict(orientation="h", y=1.12), margin=dict(l=55, r=15, t=40, b=90),
                       template="plotly_white")
     return fig
+
+
+def meltr_weights_figure(epochs: list[int], tasks: list[str], weights: list[list[float]]) -> go.Figure | None:
+    """Figure 4 of MELTR: each loss's weight (d output / d loss) per epoch, one line per loss."""
+    if not epochs:
+        return None
+    fig = go.Figure()
+    for index, task in enumerate(tasks):
+        fig.add_trace(go.Scatter(x=[e + 1 for e in epochs], y=[row[index] for row in weights], mode="lines+markers",
+                                 name=task, hovertemplate=f"{task}<br>epoch %{{x}}: weight %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(xaxis_title="epoch", yaxis_title="weight (d MELTR output / d loss)", height=340,
+                      margin=dict(l=55, r=15, t=40, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def meltr_curves_figure(tasks: list[str], curves: dict[str, Any]) -> go.Figure | None:
+    """Figure 3 of MELTR: MELTR's output as one loss sweeps its range, the others held at their epoch mean."""
+    if not curves or not curves.get("grid"):
+        return None
+    fig = go.Figure()
+    for index, task in enumerate(tasks):
+        fig.add_trace(go.Scatter(x=curves["grid"], y=curves["output"][index], mode="lines", name=task,
+                                 hovertemplate=f"{task} = %{{x:.2f}}<br>output %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(xaxis_title="input loss value", yaxis_title="MELTR output",
+                      title=f"after epoch {curves.get('epoch', 0) + 1}", height=340,
+                      margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
+    return fig

@@ -416,7 +416,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", type=int, default=800, help="clips in the train split")
     parser.add_argument("--val", type=int, default=200, help="clips in the val split (held-out combinations)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", type=int, metavar="N",
+                        help="instead, write N descriptively named example clips and examples.json into --out")
     args = parser.parse_args(argv)
+    if args.examples:
+        generate_examples(args.out, args.examples, args.seed)
+        return
     with tqdm(total=args.train + args.val, unit="clip", file=sys.stderr) as bar:
         generate(args.out, args.train, args.val, args.seed, progress=bar.update)
 

@@ -1,0 +1,83 @@
+"""The "Captioning" tab: a caption for a clip, and the MELTR panel of how training weighted its losses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from mmdemo.errors import InputError
+from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
+from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
+
+BEAM_HEADERS = ["#", "caption", "score"]
+
+
+def caption_markdown(result: CaptionResult) -> str:
+    mode = "video and transcript" if result.mode == "V+T" else "video only"
+    return f"### {result.caption}\n\nFrom the {mode}: {result.frames} frames of {result.seconds:.1f} s."
+
+
+def beam_rows(result: CaptionResult) -> list[list]:
+    return [[i + 1, b["caption"], round(b["score"], 3)] for i, b in enumerate(result.beams)]
+
+
+def header_markdown(captioner: VideoCaptioner) -> str:
+    if not captioner.available():
+        return f"No captioning model is installed here (expected an export at {captioner.checkpoint_path})."
+    info = captioner.describe()
+    return (f"**Model:** UniVL-style captioner at {info['checkpoint']}, its losses combined by **{info['combiner']}** "
+            "(the model loads on the first clip)")
+
+
+def example_clips(captioner: VideoCaptioner) -> list[list[str]]:
+    folder = captioner.settings.assets_dir / EXAMPLES_DIR
+    return [[str(path)] for path in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
+
+
+def build_tab(captioner: VideoCaptioner) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+    with gr.Tab("Captioning"):
+        gr.Markdown(header_markdown(captioner), elem_id="caption-status")
+        with gr.Row():
+            with gr.Column(scale=2):
+                clip = gr.Video(label="A short clip", sources=["upload"], elem_id="caption-clip")
+                transcript = gr.Textbox(label="Transcript (optional: what is said in the clip; V+T mode)", lines=2,
+                                        elem_id="caption-transcript")
+                beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Beam size (1 = greedy)")
+                run = gr.Button("Caption this clip", variant="primary", elem_id="caption-submit")
+                examples = example_clips(captioner)
+                if examples:
+                    gr.Examples(examples=examples, inputs=[clip], label="Example clips",
+                                example_labels=[Path(e[0]).stem for e in examples])
+            with gr.Column(scale=3):
+                caption = gr.Markdown("Upload a clip to caption it.", elem_id="caption-text")
+                beams = gr.Dataframe(headers=BEAM_HEADERS, label="Beams, best first", interactive=False, wrap=True)
+                with gr.Accordion("API answer (JSON)", open=False):
+                    raw = gr.JSON(label="/caption_video")
+        with gr.Accordion("MELTR: how training weighted each loss", open=False, elem_id="meltr-panel"):
+            show = gr.Button("Show the loss weights of the installed captioner", elem_id="meltr-show")
+            with gr.Row():
+                weights_plot = gr.Plot(label="Weight of each loss per epoch (MELTR Figure 4)")
+                curves_plot = gr.Plot(label="How MELTR bends each loss (MELTR Figure 3)")
+            meltr_raw = gr.JSON(label="/meltr_weights")
+
+        def caption_video(video, transcript, beam, progress=gr.Progress()):
+            try:
+                result = captioner.run(video, transcript, int(beam), progress=progress)
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            return result.to_json(), caption_markdown(result), beam_rows(result)
+
+        def meltr_weights():
+            try:
+                record = captioner.meltr_weights()
+            except InputError as error:
+                raise gr.Error(str(error), title="Nothing to show", print_exception=False) from error
+            return (record.to_json(), meltr_weights_figure(record.epochs, record.tasks, record.weights),
+                    meltr_curves_figure(record.tasks, record.curves))
+
+        run.click(caption_video, inputs=[clip, transcript, beam], outputs=[raw, caption, beams], api_name="caption_video",
+                  api_description="A caption for a clip (greedy or beam search), with the other beams.")
+        show.click(meltr_weights, inputs=None, outputs=[meltr_raw, weights_plot, curves_plot], api_name="meltr_weights",
+                   api_description="Per-epoch weights MELTR gave each training loss, from the installed captioner.")

@@ -1,0 +1,98 @@
+"""The caption task through ``python -m training caption`` with each combiner of Table 8, on a
+tiny synthetic set with random frame features of the cache's layout."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import save_file
+
+from mmdemo.checkpoint import load_checkpoint
+from mmdemo.models.captioner import LOSS_NAMES, MELTR_PREFIX, load_captioner
+from training.__main__ import main as train_main
+from training.data.caption_annotations import read_msrvtt
+from training.data.synthetic_captions import SyntheticCaptionConfig, generate
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCHS = 2
+# The bundled config, shrunk: a width-32 captioner, a width-32 MELTR, a meta step every 2nd batch.
+TINY = ["task.model.frame_dim=16", "task.model.max_frames=8", "task.model.max_caption_tokens=24",
+        "task.model.text.max_length=16", "task.model.dim=32", "task.model.heads=2", "task.model.ff_dim=64", "task.meltr.dim=32",
+        "task.meltr.ff_dim=64", "task.meltr.scale_hidden=16", "task.aid.inner_steps=2",
+        "task.meta_fraction=0.25", "task.meta_batch_size=4", "task.max_length=8", "train.batch_size=6", "train.lr=2e-3",
+        "train.warmup_ratio=0", "train.log_every=1"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """16 train (4 of them meta-data) / 4 val clips; each clip's 'features' are noise around a vector of its content."""
+    root = tmp_path_factory.mktemp("captions")
+    generate(root, train=16, val=4, config=replace(SyntheticCaptionConfig(), seconds=1.0, size=32, fps=4))
+    rng = np.random.default_rng(0)
+    (root / "features").mkdir()
+    for clip in read_msrvtt(root / "annotations.json"):
+        content = np.frombuffer(clip.captions[0].encode()[:16].ljust(16), dtype=np.uint8) / 255.0
+        frames = (content + 0.1 * rng.standard_normal((4, 16))).astype(np.float32)
+        save_file({"embeddings": frames, "times": np.arange(4, dtype=np.float32) / 4},
+                  str(root / "features" / f"{clip.video_id}.safetensors"),
+                  metadata={"model": "random", "pretrained": "", "seed": "0", "fps": "4.0"})
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(data, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("runs")
+    for combiner in ("primary", "mtl", "meltr"):
+        overrides = [arg for item in [*TINY, f"task.combiner={combiner}"] for arg in ("--set", item)]
+        summary = train_main(["caption", "--data", str(data), "--out", str(out / combiner), "--epochs", str(EPOCHS),
+                              "--device", "cpu", "--init", "scratch",
+                              "--config", str(REPO / "training/configs/caption_synthetic.yaml"), *overrides])
+        assert summary["status"] == "finished" and summary["best"] is not None
+    return {combiner: out / combiner for combiner in ("primary", "mtl", "meltr")}
+
+
+def train_rows(run: Path, name: str) -> list[float]:
+    with open(run / "metrics.csv", newline="") as handle:
+        return [float(row["value"]) for row in csv.DictReader(handle) if row["split"] == "train" and row["name"] == name]
+
+
+@pytest.mark.parametrize("combiner", ["primary", "mtl", "meltr"])
+def test_each_combiner_trains_and_exports(runs, data, combiner):
+    run = runs[combiner]
+    caption = train_rows(run, "caption")
+    assert all(np.isfinite(caption)) and caption[-1] < caption[0]  # the primary loss falls in every mode
+    model = load_captioner(run / "export")  # the MELTR tensors beside it are skipped
+    [[(text, _)]] = model.caption([np.zeros((4, 16), np.float32)], ["a transcript"])
+    assert isinstance(text, str)
+    meta = json.loads((run / "export-final" / "meta.json").read_text())  # "export" may be an earlier epoch
+    record = meta["meltr"]
+    assert record["combiner"] == combiner and record["tasks"] == list(LOSS_NAMES)
+    assert record["epochs"] == list(range(EPOCHS))
+    weights = np.array(record["weights"])
+    assert weights.shape == (EPOCHS, len(LOSS_NAMES)) and np.isfinite(weights).all()
+    curves = record["curves"]
+    assert np.array(curves["output"]).shape == (len(LOSS_NAMES), len(curves["grid"]))
+    assert meta["features"]["model"] == "random" and {"CIDEr", "BLEU-4", "METEOR", "ROUGE-L"} <= set(meta["metrics"])
+    if combiner == "mtl":
+        assert np.allclose(weights, 1.0)
+    if combiner == "primary":
+        assert np.allclose(weights, np.eye(len(LOSS_NAMES))[[0, 0]])
+
+
+def test_meltr_is_trained_only_by_its_meta_step(runs):
+    def meltr_tensors(combiner: str) -> dict[str, torch.Tensor]:
+        state = load_checkpoint(runs[combiner] / "export-final").state_dict
+        return {name: t for name, t in state.items() if name.startswith(MELTR_PREFIX)}
+
+    primary, mtl, meltr = (meltr_tensors(c) for c in ("primary", "mtl", "meltr"))
+    assert primary and set(primary) == set(meltr)
+    assert all(torch.equal(primary[name], mtl[name]) for name in primary)  # the same initial MELTR, untouched
+    assert any(not torch.equal(primary[name], meltr[name]) for name in primary)
+    weights = np.array(json.loads((runs["meltr"] / "export-final" / "meta.json").read_text())["meltr"]["weights"])
+    assert not np.allclose(weights, 1.0)  # MELTR weighs its inputs unequally
