@@ -11,9 +11,9 @@ from typing import Any
 import gradio as gr
 
 from mmdemo.config import Settings
-from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.pipelines.caption_video import VideoCaptioner
 from mmdemo.pipelines.classify_scene import SceneClassifier
+from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.pipelines.search_audio import AudioSearch
 from mmdemo.ui import audio_search, captioning, scene, video_qa
 from mmdemo.ui.status import models_markdown

@@ -8,6 +8,7 @@ import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
+from mmdemo.ui.examples import example_videos
 from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
 
 BEAM_HEADERS = ["#", "caption", "score"]
@@ -30,11 +31,6 @@ def header_markdown(captioner: VideoCaptioner) -> str:
             "(the model loads on the first clip)")
 
 
-def example_clips(captioner: VideoCaptioner) -> list[list[str]]:
-    folder = captioner.settings.assets_dir / EXAMPLES_DIR
-    return [[str(path)] for path in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
-
-
 def build_tab(captioner: VideoCaptioner) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     with gr.Tab("Captioning"):
@@ -46,7 +42,7 @@ def build_tab(captioner: VideoCaptioner) -> None:
                                         elem_id="caption-transcript")
                 beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Beam size (1 = greedy)")
                 run = gr.Button("Caption this clip", variant="primary", elem_id="caption-submit")
-                examples = example_clips(captioner)
+                examples = example_videos(captioner.settings.assets_dir / EXAMPLES_DIR)
                 if examples:
                     gr.Examples(examples=examples, inputs=[clip], label="Example clips",
                                 example_labels=[Path(e[0]).stem for e in examples])

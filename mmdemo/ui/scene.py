@@ -8,6 +8,7 @@ import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
+from mmdemo.ui.examples import example_videos
 from mmdemo.ui.plots import scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
@@ -32,11 +33,6 @@ def header_markdown(classifier: SceneClassifier) -> str:
             f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)")
 
 
-def example_clips(classifier: SceneClassifier) -> list[list[str]]:
-    folder = classifier.settings.assets_dir / EXAMPLES_DIR
-    return [[str(path)] for path in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
-
-
 def build_tab(classifier: SceneClassifier) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     with gr.Tab("Scene"):
@@ -46,7 +42,7 @@ def build_tab(classifier: SceneClassifier) -> None:
                 clip = gr.Video(label="A street, park or transit clip (about 10 s)", sources=["upload"],
                                 elem_id="scene-clip")
                 classify = gr.Button("Which scene is this?", variant="primary", elem_id="scene-submit")
-                examples = example_clips(classifier)
+                examples = example_videos(classifier.settings.assets_dir / EXAMPLES_DIR)
                 if examples:
                     gr.Examples(examples=examples, inputs=[clip], label="Example clips (held-out synthetic scenes)",
                                 example_labels=[Path(e[0]).stem for e in examples])
