@@ -155,7 +155,26 @@ def _run_scene(args: argparse.Namespace) -> dict:
                "ensemble_fitted_on": f"{fitted['data']} ({fitted['split']})" if fitted else "nothing: no ensemble.json"}
     if fitted and Path(fitted["data"]) == Path(args.data).resolve() and fitted["split"] == args.split:
         metrics["warning"] = "the ensemble was fitted on this very split: these figures are not held-out"
+    for name in args.zero_shot or ():
+        metrics["stages"][f"zero-shot {name}"] = _zero_shot_scene(items, classifier.classes, name, args.zero_shot_pretrained)
     return metrics
+
+
+def _zero_shot_scene(items, classes, model: str, pretrained: str) -> dict[str, float]:
+    """Table 2 C01-C03: zero-shot CLIP from class-name prompts, over each clip's section 2.2 frames.
+
+    Reported beside the trained models, never fused with them. With random weights (offline)
+    it sits at chance; ``--zero-shot-pretrained openai`` gives the paper's.
+    """
+    from mmdemo.frame_features import read_scene_frames
+    from mmdemo.models.scene import ZeroShotCLIP, ZeroShotConfig
+    from mmdemo.models.scene_ensemble import accuracy, log_loss
+
+    zero_shot = ZeroShotCLIP.from_config(ZeroShotConfig(model=model, pretrained=pretrained), classes)
+    size = zero_shot.image_encoder.image_size
+    probs = np.stack([zero_shot.classify_frames(read_scene_frames(item.video, size=size)[0]) for item in items])
+    labels = [item.label_index for item in items]
+    return {"log_loss": round(log_loss(probs, labels), 4), "accuracy": round(accuracy(probs, labels), 4)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     scene.add_argument("--fold", type=int, default=1)
     scene.add_argument("--features", type=Path, help="cached CLIP features (default DATA/clip_features when present)")
     scene.add_argument("--device", default="cpu")
+    scene.add_argument("--zero-shot", nargs="*", metavar="MODEL",
+                       help="also score zero-shot CLIP with these open_clip models (Table 2 C01-C03: RN101 RN50x4 ViT-B-32)")
+    scene.add_argument("--zero-shot-pretrained", default="", help='open_clip tag for them, e.g. "openai"; "" = random')
     scene.set_defaults(run=_run_scene)
     return parser
 

@@ -95,3 +95,19 @@ def test_ccgs_method_without_checkpoint_is_an_error(fixture_corpus, capsys):
     qfile, subs = fixture_corpus
     assert main(["medvidqa", "--questions", str(qfile), "--subtitles", str(subs), "--method", "ccgs"]) == 2
     assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_zero_shot_clip_is_scored_beside_the_trained_scene_models(tmp_path):
+    """Table 2 C01-C03: with random weights zero-shot CLIP is near chance, but it is scored."""
+    import math
+
+    from mmdemo.evaluate import _zero_shot_scene
+    from mmdemo.tau import read_tau
+    from training.data.synthetic_scenes import SynthConfig, generate
+
+    generate(tmp_path, clips_per_class=2, seed=0, held_out_fraction=0.5, config=SynthConfig(seconds=1.0), workers=1)
+    split = read_tau(tmp_path, "evaluate")
+    row = _zero_shot_scene(split.items, split.classes, "ViT-B-32", "")
+    assert set(row) == {"log_loss", "accuracy"}
+    assert 0.0 <= row["accuracy"] <= 100.0
+    assert abs(row["log_loss"] - math.log(len(split.classes))) < 1.5  # random weights: close to chance
