@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
-from mmdemo.ui.examples import example_videos
+from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
 
 BEAM_HEADERS = ["#", "caption", "score"]
@@ -42,10 +41,7 @@ def build_tab(captioner: VideoCaptioner) -> None:
                                         elem_id="caption-transcript")
                 beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Beam size (1 = greedy)")
                 run = gr.Button("Caption this clip", variant="primary", elem_id="caption-submit")
-                examples = example_videos(captioner.settings.assets_dir / EXAMPLES_DIR)
-                if examples:
-                    gr.Examples(examples=examples, inputs=[clip], label="Example clips",
-                                example_labels=[Path(e[0]).stem for e in examples])
+                add_video_examples(captioner.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips")
             with gr.Column(scale=3):
                 caption = gr.Markdown("Upload a clip to caption it.", elem_id="caption-text")
                 beams = gr.Dataframe(headers=BEAM_HEADERS, label="Beams, best first", interactive=False, wrap=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
-from mmdemo.ui.examples import example_videos
+from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.plots import scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
@@ -42,10 +41,7 @@ def build_tab(classifier: SceneClassifier) -> None:
                 clip = gr.Video(label="A street, park or transit clip (about 10 s)", sources=["upload"],
                                 elem_id="scene-clip")
                 classify = gr.Button("Which scene is this?", variant="primary", elem_id="scene-submit")
-                examples = example_videos(classifier.settings.assets_dir / EXAMPLES_DIR)
-                if examples:
-                    gr.Examples(examples=examples, inputs=[clip], label="Example clips (held-out synthetic scenes)",
-                                example_labels=[Path(e[0]).stem for e in examples])
+                add_video_examples(classifier.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips (held-out synthetic scenes)")
             with gr.Column(scale=3):
                 verdict = gr.Markdown("Upload a clip to see which scene it is.", elem_id="scene-verdict")
                 chart = gr.Plot(label="Confidence per class: each model and the ensemble")
