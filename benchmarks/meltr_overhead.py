@@ -2,13 +2,16 @@
 
 MELTR reports +4.9 % training time over MTL (section 5.2). Here both combiners train the same
 captioner (``training/configs/caption_synthetic.yaml``, built twice from one seed) on the same
-batches (random frame features, synthetic captions and transcripts), steps alternating between
-the two so that machine load falls on both. A step is what the trainer does per batch:
-``CaptionTask.compute_losses`` (with MELTR: AID-FP-Lite's meta step on every K-th batch), the
-backward pass, gradient clipping and the AdamW step. After ``--warmup`` cycles of K steps each,
-``--cycles`` cycles are timed; MELTR's cost is amortised over K (the mean over whole cycles).
+batches (random frame features, synthetic captions and transcripts). A step is what the trainer
+does per batch: ``CaptionTask.compute_losses``, the backward pass, gradient clipping and the
+AdamW step. With MELTR, one batch in K carries AID-FP-Lite's meta step; the others cost what an
+MTL step costs plus MELTR's forward. Each round times one MTL step, one ordinary MELTR step and
+one MELTR step with the meta step (the task's batch counter set so that it falls there), in an
+order that rotates, so that machine load falls on all three; after ``--warmup`` rounds,
+``--rounds`` are timed. MELTR's cost per step is amortised over K from the medians:
+((K - 1) * ordinary + meta) / K.
 
-    python benchmarks/meltr_overhead.py [--cycles 5] [--warmup 1]
+    python benchmarks/meltr_overhead.py [--rounds 9] [--warmup 1] [--set task.aid.inner_steps=10 ...]
 
 Prints one JSON object.
 """
@@ -36,7 +39,7 @@ import torch
 from timing import ms
 
 from training.config import TrainConfig
-from training.config_io import apply, read_config_file
+from training.config_io import apply, deep_merge, nest, parse_override, read_config_file
 from training.tasks.caption import CaptionClips, CaptionTask, CaptionTaskConfig, Clip
 from training.trainer import build_optimizer
 
@@ -68,7 +71,11 @@ def build(combiner: str, data: dict, train: TrainConfig) -> tuple[CaptionTask, t
     return task, model, build_optimizer(task.param_groups(model, train), train)
 
 
-def step(task: CaptionTask, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch, clip: float) -> float:
+def step(task: CaptionTask, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch, clip: float,
+         meta: bool = False) -> float:
+    """One trainer step; with ``meta`` the task's batch counter is set so that this batch carries the meta step."""
+    k = task.config.aid.inner_steps
+    task.batches = k - 1 if meta else k  # compute_losses adds one, then meta-steps on multiples of K
     start = time.perf_counter()
     losses = task.compute_losses(model, batch)
     losses["loss"].backward()
@@ -80,34 +87,39 @@ def step(task: CaptionTask, model: torch.nn.Module, optimizer: torch.optim.Optim
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=5, help="timed cycles of K steps")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed cycles of K steps first")
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds (an MTL, an ordinary and a meta step each)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override the bundled config, as python -m training's --set")
     args = parser.parse_args()
     data = read_config_file(CONFIG)
+    for text in args.set:
+        data = deep_merge(data, nest(*parse_override(text)))
     train = apply(TrainConfig(), data.get("train", {}), "train")
     runs = {name: build(name, data, train) for name in ("mtl", "meltr")}
     k = runs["meltr"][0].config.aid.inner_steps
-    items = make_clips(runs["mtl"][0].config, k * (args.warmup + args.cycles) * train.batch_size, seed=0)
+    items = make_clips(runs["mtl"][0].config, 3 * (args.warmup + args.rounds) * train.batch_size, seed=0)
     batches = [runs["mtl"][0].collate(items[i : i + train.batch_size]) for i in range(0, len(items), train.batch_size)]
-    times: dict[str, list[float]] = {"mtl": [], "meltr": []}
-    for index, batch in enumerate(batches):
-        for name, (task, model, optimizer) in runs.items():
-            seconds = step(task, model, optimizer, batch, train.clip_grad_norm)
-            if index >= k * args.warmup:
-                times[name].append(seconds)
-    meltr = times["meltr"]
-    meta = meltr[k - 1 :: k]  # the K-th step of each cycle carries the meta step
-    plain = [t for i, t in enumerate(meltr) if i % k != k - 1]
-    mtl_mean, meltr_mean = statistics.mean(times["mtl"]), statistics.mean(meltr)
+    kinds = [("mtl", False), ("meltr", False), ("meltr", True)]
+    times: dict[tuple[str, bool], list[float]] = {kind: [] for kind in kinds}
+    for index in range(args.warmup + args.rounds):
+        for offset in range(3):
+            name, meta = kinds[(index + offset) % 3]
+            task, model, optimizer = runs[name]
+            seconds = step(task, model, optimizer, batches[3 * index + offset], train.clip_grad_norm, meta)
+            if index >= args.warmup:
+                times[name, meta].append(seconds)
+    mtl, plain, meta = (statistics.median(times[kind]) for kind in kinds)
+    amortised = ((k - 1) * plain + meta) / k
     print(json.dumps({
-        "benchmark": "meltr_overhead", "config": str(CONFIG.relative_to(ROOT)), "batch_size": train.batch_size,
-        "inner_steps_K": k, "timed_steps_each": len(meltr), "threads": torch.get_num_threads(),
-        "load": [round(x, 2) for x in os.getloadavg()],
-        "mtl_step_ms": {"median": ms(statistics.median(times["mtl"])), "mean": ms(mtl_mean)},
-        "meltr_step_ms": {"median_plain": ms(statistics.median(plain)), "median_meta": ms(statistics.median(meta)),
-                          "mean_amortised": ms(meltr_mean)},
-        "overhead_amortised": round(meltr_mean / mtl_mean - 1, 4),
-        "overhead_plain_steps": round(statistics.median(plain) / statistics.median(times["mtl"]) - 1, 4),
+        "benchmark": "meltr_overhead", "config": str(CONFIG.relative_to(ROOT)), "overrides": args.set,
+        "batch_size": train.batch_size, "inner_steps_K": k, "meta_batch_size": runs["meltr"][0].config.meta_batch_size,
+        "meta_params": list(runs["meltr"][0].config.meta_params) or "all", "timed_rounds": args.rounds,
+        "threads": torch.get_num_threads(), "load": [round(x, 2) for x in os.getloadavg()],
+        "mtl_step_ms": ms(mtl), "meltr_step_ms": {"ordinary": ms(plain), "meta": ms(meta), "amortised": ms(amortised)},
+        "meta_step_extra_steps": round((meta - plain) / mtl, 3),
+        "overhead_amortised": round(amortised / mtl - 1, 4),
+        "overhead_ordinary_steps": round(plain / mtl - 1, 4),
         "paper_overhead": PAPER_OVERHEAD,
     }))
 

@@ -16,6 +16,7 @@ import numpy as np
 from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
 from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
+from mmdemo.retrieval.span_qa_search import SpanQASearchConfig
 from mmdemo.retrieval.index import METHODS, Candidate, CorpusIndex, RetrievalConfig
 
 RANK_KS = (1, 10, 100)
@@ -59,6 +60,21 @@ def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, c
     return answer
 
 
+def span_qa_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, reader_weight: float) -> Answerer:
+    """The CCGS paper's text-only "Span-Base" pipeline: hybrid first stage, a span QA reader on its top videos."""
+    from mmdemo.models.span_qa import load_span_qa
+    from mmdemo.retrieval.span_qa_search import SpanQASearch
+
+    config = SpanQASearchConfig(top_videos=top_videos, reader_weight=reader_weight)
+    search = SpanQASearch(index, load_span_qa(checkpoint), method="hybrid", config=config)
+
+    def answer(question: str) -> tuple[list[str], list[Candidate]]:
+        result = search.answer(question, top_spans=max(RANK_KS))
+        return result.videos, result.candidates
+
+    return answer
+
+
 def evaluate_medvidqa(questions: Sequence[dict], known: set[str], answer: Answerer, method: str, progress=None) -> dict:
     """Video retrieval and answer localisation over the whole corpus for every answerable question."""
     questions = [q for q in questions if q["video_id"] in known]
@@ -91,8 +107,8 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
 
     set_offline_environment()
     videos = load_medvidqa_corpus(args.subtitles)
-    if args.method == "ccgs" and not args.checkpoint:
-        raise InputError("--method ccgs needs --checkpoint DIR (a CCGS export)")
+    if args.method in ("ccgs", "span-qa") and not args.checkpoint:
+        raise InputError(f"--method {args.method} needs --checkpoint DIR (a {'CCGS' if args.method == 'ccgs' else 'span QA'} export)")
     encoder = None
     if args.method != "bm25":
         from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
@@ -102,10 +118,31 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
     index = CorpusIndex.build(videos, encoder, RetrievalConfig())
     if args.method == "ccgs":
         answer = ccgs_answerer(index, args.checkpoint, args.candidates, args.ccgs_weight)
+    elif args.method == "span-qa":
+        answer = span_qa_answerer(index, args.checkpoint, args.candidates, args.reader_weight)
     else:
         answer = zero_shot_answerer(index, args.method)
     return evaluate_medvidqa(load_questions(args.questions), set(index.video_ids), answer, args.method,
                              progress=_stderr_progress)
+
+
+def _run_extractive_qa(args: argparse.Namespace) -> dict:
+    """SQuAD exact match and F1 of a span QA export on a SQuAD v1.1/v2.0 file (the paper's table 5 metrics);
+    the reader answers every question over its whole context, and for v2.0 "no answer" competes."""
+    from mmdemo.config import set_offline_environment
+    from mmdemo.metrics import squad_scores
+    from mmdemo.models.span_qa import load_span_qa
+    from mmdemo.squad import read_squad
+
+    set_offline_environment()
+    examples = read_squad(args.squad)
+    reader = load_span_qa(args.checkpoint).to(args.device)
+    v2 = any(e.is_impossible for e in examples)
+    predictions = []
+    for e in examples:
+        predictions.append(reader.answer(e.question, e.context, top_k=1, allow_null=v2)[0].text)
+        _stderr_progress(len(predictions), len(examples))
+    return {"n": len(examples), **squad_scores(predictions, [[a.text for a in e.answers] for e in examples])}
 
 
 def _run_audio_retrieval(args: argparse.Namespace) -> dict:
@@ -177,20 +214,94 @@ def _zero_shot_scene(items, classes, model: str, pretrained: str) -> dict[str, f
     return {"log_loss": round(log_loss(probs, labels), 4), "accuracy": round(accuracy(probs, labels), 4)}
 
 
+def _run_caption(args: argparse.Namespace) -> dict:
+    """Captions for every clip of one split of an MSRVTT-layout folder (``annotations.json``,
+    ``transcripts.json``, cached ``features/``), scored against all of each clip's references
+    with coco-caption's metrics (MELTR Tables 4 and 8: BLEU-3/4, METEOR, ROUGE-L, CIDEr)."""
+    from mmdemo.caption_annotations import read_msrvtt, read_transcripts
+    from mmdemo.captioning_metrics import caption_scores
+    from mmdemo.checkpoint import META_FILE
+    from mmdemo.config import set_offline_environment
+    from mmdemo.frame_features import load_frame_features
+    from mmdemo.models.captioner import load_captioner
+
+    set_offline_environment()
+    data = Path(args.data)
+    clips = read_msrvtt(data / "annotations.json", [args.split])
+    if not clips:
+        raise InputError(f"{data / 'annotations.json'} has no {args.split!r} clips")
+    model = load_captioner(args.checkpoint).to(args.device).eval()  # refuses anything but a captioner export
+    meta = json.loads((Path(args.checkpoint) / META_FILE).read_text(encoding="utf-8"))
+    mode = args.mode or meta.get("mode", "V")
+    max_length = args.max_length or meta.get("config", {}).get("task", {}).get("max_length") or None
+    transcripts = read_transcripts(data / "transcripts.json") if mode == "V+T" else {}
+    trained_on = meta.get("features", {}).get("model")
+    features = []
+    for clip in clips:
+        path = Path(args.features or data / "features") / f"{clip.video_id}.safetensors"
+        if not path.is_file():
+            raise InputError(f"{path} is missing: run python -m mmdemo.frame_features --videos {data}/videos "
+                             f"--out {path.parent} with the captioner's settings {meta.get('features', {})}")
+        frames, _, settings = load_frame_features(path)
+        if trained_on and settings.get("model") != trained_on:
+            raise InputError(f"{path} holds {settings.get('model')} frame features; the captioner was trained on {trained_on}")
+        features.append(frames)
+    candidates = []
+    for start in range(0, len(clips), args.batch_size):
+        batch = clips[start:start + args.batch_size]
+        texts = [transcripts.get(clip.video_id, "") for clip in batch] if mode == "V+T" else None
+        beams = model.caption(features[start:start + args.batch_size], texts, beam_size=args.beam, max_length=max_length)
+        candidates += [video[0][0] for video in beams]
+        print(f"\r{len(candidates)}/{len(clips)} clips", end="\n" if len(candidates) == len(clips) else "",
+              file=sys.stderr, flush=True)
+    scores = caption_scores(candidates, [clip.captions for clip in clips])
+    return {"split": args.split, "clips": len(clips), "mode": mode, "beam": args.beam,
+            **{name: scores[name] for name in ("BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")}}
+
+
+def _run_segmentation(args: argparse.Namespace) -> dict:
+    """Semantic segmentation on one Cityscapes-layout split: mIoU and IoU per class in percent,
+    from one confusion matrix over every labelled pixel, each frame scored at its own size
+    ("pretrained vs scratch", Table 4). A class in neither the labels nor the predictions is null."""
+    from mmdemo.cityscapes import TRAIN_CLASSES, read_cityscapes, read_pair
+    from mmdemo.metrics import class_iou, confusion_matrix, mean_iou
+    from mmdemo.models.segmentation import load_segmenter
+
+    items = read_cityscapes(args.data, args.split)
+    model = load_segmenter(args.checkpoint).to(args.device)  # refuses anything but a segmentation export
+    confusion = np.zeros((len(TRAIN_CLASSES), len(TRAIN_CLASSES)), np.int64)
+    for done, item in enumerate(items, 1):
+        image, gold = read_pair(item)
+        confusion += confusion_matrix(gold, model.predict(image[None])[0], len(TRAIN_CLASSES))
+        if done == len(items) or done % 10 == 0:
+            print(f"\r{done}/{len(items)} frames", end="\n" if done == len(items) else "", file=sys.stderr, flush=True)
+    iou = class_iou(confusion)
+    return {"split": args.split, "frames": len(items), "mIoU": mean_iou(confusion),
+            "per_class": {name: None if np.isnan(value) else round(float(value), 2) for name, value in zip(TRAIN_CLASSES, iou)}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mmdemo.evaluate", description=__doc__.splitlines()[0])
     tasks = parser.add_subparsers(dest="task", required=True)
     med = tasks.add_parser("medvidqa", help="video corpus retrieval + answer localisation on MedVidQA captions")
     med.add_argument("--questions", required=True, help="MedVidQA questions JSON (list of records)")
     med.add_argument("--subtitles", required=True, action="append", help="folder of <video_id>.json captions; repeatable")
-    med.add_argument("--method", choices=(*METHODS, "ccgs"), default="hybrid",
-                     help="zero-shot bm25|dense|hybrid, or ccgs: hybrid first stage, then a CCGS checkpoint")
-    med.add_argument("--checkpoint", help="CCGS export directory (for --method ccgs)")
-    med.add_argument("--candidates", type=int, default=CCGSSearchConfig.top_videos, help="videos CCGS scores per question (K)")
+    med.add_argument("--method", choices=(*METHODS, "ccgs", "span-qa"), default="hybrid",
+                     help="zero-shot bm25|dense|hybrid; ccgs or span-qa: hybrid first stage, then a CCGS or span QA checkpoint")
+    med.add_argument("--checkpoint", help="CCGS or span QA export directory (for --method ccgs / span-qa)")
+    med.add_argument("--candidates", type=int, default=CCGSSearchConfig.top_videos,
+                     help="videos CCGS or the span QA reader reads per question (K)")
     med.add_argument("--ccgs-weight", type=float, default=CCGSSearchConfig.ccgs_weight,
                      help="weight of CCGS's video score against the first stage's when reordering the K")
+    med.add_argument("--reader-weight", type=float, default=SpanQASearchConfig.reader_weight,
+                     help="the same for the span QA reader's best span score (--method span-qa)")
     med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
     med.set_defaults(run=_run_medvidqa)
+    qa = tasks.add_parser("extractive-qa", help="SQuAD exact match and F1 of a span QA reader")
+    qa.add_argument("--squad", required=True, type=Path, help="SQuAD v1.1 or v2.0 JSON file")
+    qa.add_argument("--checkpoint", required=True, help="span QA export (python -m training extractive-qa)")
+    qa.add_argument("--device", default="cpu")
+    qa.set_defaults(run=_run_extractive_qa)
     audio = tasks.add_parser("audio-retrieval", help="text-to-audio and audio-to-text retrieval on a Clotho-layout split")
     audio.add_argument("--data", required=True, help="folder in the Clotho v2 layout (clotho_captions_<split>.csv + <split>/)")
     audio.add_argument("--split", default="evaluation", help="split to evaluate (development, validation, evaluation)")
@@ -209,6 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also score zero-shot CLIP with these open_clip models (Table 2 C01-C03: RN101 RN50x4 ViT-B-32)")
     scene.add_argument("--zero-shot-pretrained", default="", help='open_clip tag for them, e.g. "openai"; "" = random')
     scene.set_defaults(run=_run_scene)
+    cap = tasks.add_parser("caption", help="video captioning: BLEU-3/4, METEOR, ROUGE-L, CIDEr on an MSRVTT-layout split")
+    cap.add_argument("--data", required=True, type=Path,
+                     help="folder with annotations.json, transcripts.json and features/ (python -m training caption's --data)")
+    cap.add_argument("--split", default="val", help="split to caption and score (train, val, test)")
+    cap.add_argument("--checkpoint", required=True, type=Path, help="captioner export (python -m training caption)")
+    cap.add_argument("--beam", type=int, default=1, help="beam size; 1 decodes greedily (as the trainer's validation)")
+    cap.add_argument("--mode", choices=("V", "V+T"), help="video only or video + transcript (default: the export's)")
+    cap.add_argument("--features", type=Path, help="cached frame features (default DATA/features)")
+    cap.add_argument("--max-length", type=int, help="caption tokens at most (default: the trainer's task.max_length)")
+    cap.add_argument("--batch-size", type=int, default=16, help="clips captioned at once")
+    cap.add_argument("--device", default="cpu")
+    cap.set_defaults(run=_run_caption)
+    seg = tasks.add_parser("segmentation", help="semantic segmentation: mIoU and IoU per class on a Cityscapes-layout split")
+    seg.add_argument("--data", required=True, type=Path, help="folder in the Cityscapes layout (leftImg8bit/, gtFine/)")
+    seg.add_argument("--split", default="val", help="split to score (train, val, test)")
+    seg.add_argument("--checkpoint", required=True, type=Path, help="segmentation export (python -m training segmentation)")
+    seg.add_argument("--device", default="cpu")
+    seg.set_defaults(run=_run_segmentation)
     return parser
 
 

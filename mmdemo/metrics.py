@@ -5,10 +5,16 @@ answer in video corpus using question", section 3): R@k and MRR over the rank of
 video. Localisation: a question's Rank@k IoU is the best temporal IoU among its top-k predicted
 spans over the whole corpus, where a span in a wrong video has IoU 0; IoU=m is the share of
 questions whose Rank@k IoU is >= m, and mIoU is its mean.
+
+Extractive QA (SQuAD): exact match and token F1 after the SQuAD answer normalisation.
+
+Semantic segmentation: IoU per class and mIoU from a confusion matrix of pixel counts.
 """
 
 from __future__ import annotations
 
+import string
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -110,3 +116,91 @@ def cross_modal_retrieval(similarity: np.ndarray, owners: Sequence[int], ks: Seq
         for k in ks:
             out[f"{direction}_R@{k}"] = recall_at_k(first_hits, k)
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Semantic segmentation (Cityscapes; "pretrained vs scratch", Table 4): IoU per class from one
+# confusion matrix accumulated over every pixel of a split, as the Cityscapes benchmark scores.
+
+
+def confusion_matrix(gold: np.ndarray, predicted: np.ndarray, num_classes: int, ignore_index: int = 255) -> np.ndarray:
+    """(C, C) pixel counts, rows the gold class and columns the predicted one.
+
+    Pixels whose gold label is ``ignore_index`` are not counted; any other label outside
+    0..C-1, in either map, is an error rather than a silently dropped pixel.
+    """
+    gold, predicted = np.asarray(gold), np.asarray(predicted)
+    if gold.shape != predicted.shape:
+        raise ValueError(f"gold {gold.shape} and predicted {predicted.shape} label maps differ in shape")
+    keep = gold != ignore_index
+    gold, predicted = gold[keep].astype(np.int64), predicted[keep].astype(np.int64)
+    for name, labels in (("gold", gold), ("predicted", predicted)):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f"{name} labels must be in 0..{num_classes - 1} (or {ignore_index} in gold)")
+    return np.bincount(gold * num_classes + predicted, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def class_iou(confusion: np.ndarray) -> np.ndarray:
+    """(C,) IoU = TP / (TP + FP + FN) per class, in percent; NaN for a class absent from both
+    the gold and the predicted maps (nothing to score). A class predicted but never gold scores 0."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    hits = np.diag(confusion)
+    union = confusion.sum(axis=0) + confusion.sum(axis=1) - hits
+    iou = np.full(len(hits), np.nan)
+    np.divide(100.0 * hits, union, out=iou, where=union > 0)
+    return iou
+
+
+def mean_iou(confusion: np.ndarray) -> float:
+    """mIoU in percent: the mean of ``class_iou`` over the classes it scores (0 if none)."""
+    iou = class_iou(confusion)
+    scored = iou[~np.isnan(iou)]
+    return float(scored.mean()) if scored.size else 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Extractive QA (SQuAD; the DistilBERT part of "pretrained vs scratch", section 3.2.2): exact
+# match and token F1 after the official SQuAD answer normalisation, best over the gold answers.
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """The SQuAD normalisation: lower case, no punctuation, no articles (a, an, the), single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(word for word in text.split() if word not in ("a", "an", "the"))
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals a normalised gold answer (a fraction, per question).
+
+    ``answers`` empty means "no answer" (SQuAD v2): only an empty prediction matches.
+    """
+    return max((float(normalize_answer(prediction) == normalize_answer(a)) for a in answers or [""]))
+
+
+def f1_score(prediction: str, answers: Sequence[str]) -> float:
+    """Token-overlap F1 against the best gold answer (a fraction); as SQuAD v2, when either side
+    normalises to no tokens, F1 is 1 if both do and 0 otherwise."""
+    return max(_token_f1(normalize_answer(prediction).split(), normalize_answer(a).split()) for a in answers or [""])
+
+
+def _token_f1(predicted: list[str], gold: list[str]) -> float:
+    if not predicted or not gold:
+        return float(predicted == gold)
+    common = sum((Counter(predicted) & Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> dict[str, float]:
+    """{"exact_match": %, "f1": %} averaged over questions, as the SQuAD evaluation script."""
+    if len(predictions) != len(answers):
+        raise ValueError("one prediction per question is needed")
+    if not predictions:
+        return {"exact_match": 0.0, "f1": 0.0}
+    n = len(predictions)
+    return {"exact_match": 100.0 * sum(exact_match(p, a) for p, a in zip(predictions, answers)) / n,
+            "f1": 100.0 * sum(f1_score(p, a) for p, a in zip(predictions, answers)) / n}

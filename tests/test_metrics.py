@@ -1,6 +1,9 @@
+import numpy as np
 import pytest
 
 from mmdemo.metrics import best_iou, iou_summary, mrr, rank_k_iou, recall_at_k, temporal_iou
+from mmdemo.metrics import exact_match, f1_score, normalize_answer, squad_scores
+from mmdemo.metrics import class_iou, confusion_matrix, mean_iou
 
 
 def test_recall_at_k_counts_ranks_within_k():
@@ -84,3 +87,80 @@ def test_cross_modal_retrieval_by_hand():
     # audio 2's captions score 0.1 and 0.9; caption 1 also scores 0.1: a tie ranks the relevant one last
     assert out["a2t_mAP@10"] == pytest.approx(100 * (1 + 1 + (1 + 2 / 4) / 2) / 3)
     assert out["a2t_R@1"] == 100.0
+
+
+# ------------------------------------------------------------------ extractive QA (SQuAD EM / F1)
+
+
+@pytest.mark.parametrize("text, normal", [
+    ("The  Quick, brown fox!", "quick brown fox"),
+    ("An apple a day", "apple day"),
+    ("theatre", "theatre"),  # articles are whole words only
+    ("5-10 cm.", "510 cm"),  # punctuation is removed, not turned into spaces
+])
+def test_squad_normalisation(text, normal):
+    assert normalize_answer(text) == normal
+
+
+def test_exact_match_is_the_best_over_gold_answers():
+    assert exact_match("the Eiffel Tower.", ["Paris", "Eiffel tower"]) == 1.0
+    assert exact_match("Tower", ["Eiffel Tower"]) == 0.0
+    assert exact_match("", []) == 1.0 and exact_match("Paris", []) == 0.0  # SQuAD v2: no answer
+
+
+def test_f1_by_hand():
+    # prediction {cat, sat} against {cat, sat, down}: precision 2/2, recall 2/3, F1 = 0.8
+    assert f1_score("the cat sat", ["a cat sat down"]) == pytest.approx(0.8)
+    assert f1_score("cat sat", ["dog", "cat sat down"]) == pytest.approx(0.8)  # the best gold answer counts
+    # repeated tokens count once per match: precision 1/2, recall 1/1, F1 = 2/3
+    assert f1_score("cat cat", ["cat"]) == pytest.approx(2 / 3)
+    assert f1_score("dog", ["cat"]) == 0.0
+    assert f1_score("", []) == 1.0 and f1_score("cat", []) == 0.0
+    assert f1_score("the", ["a"]) == 1.0  # both normalise to nothing
+
+
+def test_squad_scores_average_in_percent():
+    assert squad_scores(["cat sat", "x"], [["cat sat down"], ["x"]]) == {"exact_match": 50.0, "f1": pytest.approx(90.0)}
+    assert squad_scores([], []) == {"exact_match": 0.0, "f1": 0.0}
+    with pytest.raises(ValueError):
+        squad_scores(["a"], [])
+
+
+# A hand-made 3 x 4 label map with five classes; 255 marks pixels the benchmark ignores.
+GOLD = [[0, 0, 1, 1],
+        [2, 2, 1, 255],
+        [0, 0, 2, 255]]
+PREDICTED = [[0, 1, 1, 1],
+             [2, 3, 1, 3],  # the 3 on the ignored pixel is not counted
+             [0, 0, 2, 4]]  # nor the 4: class 4 is in neither map once ignored pixels are dropped
+
+
+def test_confusion_matrix_counts_gold_rows_against_predicted_columns():
+    assert confusion_matrix(GOLD, PREDICTED, 5).tolist() == [
+        [3, 1, 0, 0, 0],
+        [0, 3, 0, 0, 0],
+        [0, 0, 2, 1, 0],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0],
+    ]
+
+
+def test_segmentation_iou_by_hand():
+    iou = class_iou(confusion_matrix(GOLD, PREDICTED, 5))
+    # class 0: 3 / (3 + 1 missed); 1: 3 / (3 + 1 false); 2: 2 / (2 + 1 missed); 3: predicted, never gold
+    assert iou[:4] == pytest.approx([75.0, 75.0, 200 / 3, 0.0])
+    assert np.isnan(iou[4])  # absent from both: not scored
+    assert mean_iou(confusion_matrix(GOLD, PREDICTED, 5)) == pytest.approx((75 + 75 + 200 / 3 + 0) / 4)
+    assert mean_iou(confusion_matrix(GOLD, GOLD, 5)) == 100.0
+    assert mean_iou(np.zeros((5, 5))) == 0.0
+
+
+def test_confusion_matrix_sums_over_images_and_refuses_bad_labels():
+    twice = confusion_matrix(GOLD, PREDICTED, 5) + confusion_matrix(GOLD, PREDICTED, 5)
+    assert (twice == confusion_matrix(np.stack([GOLD, GOLD]), np.stack([PREDICTED, PREDICTED]), 5)).all()
+    with pytest.raises(ValueError, match="labels must be in 0..4"):
+        confusion_matrix([[0, 5]], [[0, 0]], 5)
+    with pytest.raises(ValueError, match="predicted labels"):
+        confusion_matrix([[0, 1]], [[0, 9]], 5)
+    with pytest.raises(ValueError, match="differ in shape"):
+        confusion_matrix([[0, 1]], [[0, 1, 1]], 5)

@@ -2,6 +2,7 @@
 [--init pretrained|scratch] [--resume] [--set SECTION.FIELD=VALUE ...]
 
 Several GPUs (or CPU processes): ``torchrun --nproc_per_node N -m training <task> ...``.
+Both inits, compared: ``python -m training compare-init <task> ...`` (``training/compare_init.py``).
 
 Configs resolve in this order, later winning: the dataclass defaults (or, with --resume, the
 configs saved in the run's last checkpoint), the --config file, --set overrides, then the
@@ -13,95 +14,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
-from pathlib import Path
 
-from training import train_state
-from training.config import RESUMABLE_CHANGES, TrainConfig
-from training.config_io import ConfigError, apply, deep_merge, nest, parse_override, read_config_file, to_dict
-from training.tasks import TASKS, get_task
-from training.trainer import Run, fit
+from training.cli import add_run_arguments, command_line, resolve_run
+from training.config_io import ConfigError
+from training.tasks import TASKS
+from training.trainer import fit
+
+COMPARE_INIT = "compare-init"  # the sub-command that trains both inits and reports (training/compare_init.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n\n")[1],
+                                     epilog=f"python -m training {COMPARE_INIT} <task> ... trains both inits "
+                                            f"and writes a report; see python -m training {COMPARE_INIT} --help.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=list(TASKS), help="what to train")
-    parser.add_argument("--data", required=True, type=Path, help="the task's data directory")
-    parser.add_argument("--out", required=True, type=Path, help="run directory: logs, checkpoints, export/")
-    parser.add_argument("--config", type=Path, help="YAML or JSON file with 'train:' and 'task:' sections")
-    parser.add_argument("--epochs", type=int, help="overrides train.epochs")
-    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    add_run_arguments(parser)
     parser.add_argument("--init", choices=["pretrained", "scratch"], default="pretrained",
                         help="start encoders from pretrained weights (default) or random ones")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="override one config field, e.g. --set train.lr=1e-3 --set task.model.hidden=64")
     return parser
-
-
-def resolve_run(args: argparse.Namespace, command: str) -> Run:
-    """Turn parsed flags into a Run; raises ConfigError (or KeyError for an unwritten task)."""
-    task_cls = get_task(args.task)
-    overrides: dict = {"train": {}, "task": {}}
-    if args.config is not None:
-        overrides = deep_merge(overrides, read_config_file(args.config))
-    for text in args.overrides:
-        overrides = deep_merge(overrides, nest(*parse_override(text)))
-    if args.epochs is not None:
-        overrides = deep_merge(overrides, {"train": {"epochs": args.epochs}})
-
-    saved = _saved_configs(args.out / "checkpoints")
-    if saved is not None and not args.resume:
-        raise ConfigError(f"{args.out} already holds a training run (checkpoints/); pass --resume to continue it, "
-                          "or choose another --out.")
-    base_train, base_task = TrainConfig(), task_cls.Config()
-    if args.resume and saved is not None:
-        base_train = apply(base_train, saved["train"], "train")
-        base_task = apply(base_task, saved["task"], "task")
-    train = apply(base_train, overrides["train"], "train")
-    task_config = apply(base_task, overrides["task"], "task")
-    if args.resume and saved is not None:
-        _check_resumable(to_dict(base_train), to_dict(train), to_dict(base_task), to_dict(task_config))
-    return Run(task_name=args.task, task_cls=task_cls, data_dir=args.data, out_dir=args.out, train=train,
-               task_config=task_config, init=args.init, device=args.device, resume=args.resume, command=command)
-
-
-def _saved_configs(checkpoints: Path) -> dict | None:
-    """The configs recorded in the newest readable training-state checkpoint, if any."""
-    for path in train_state.list_states(checkpoints):
-        try:
-            return json.loads((path / train_state.INFO_FILE).read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError):
-            continue
-    return None
-
-
-def _check_resumable(saved_train: dict, train: dict, saved_task: dict, task: dict) -> None:
-    changed = [f"train.{k}" for k in train if train[k] != saved_train[k] and k not in RESUMABLE_CHANGES]
-    changed += [f"task.{k}" for k in task if task[k] != saved_task[k]]
-    if changed:
-        raise ConfigError(f"--resume would change {', '.join(changed)} from the saved run; only "
-                          f"{', '.join(sorted('train.' + k for k in RESUMABLE_CHANGES))} may change when resuming.")
-
-
-def command_line(argv: list[str]) -> str:
-    """The command as typed (torchrun's launcher flags reconstructed from its environment)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size > 1:
-        launcher = ["torchrun", "--nproc_per_node", os.environ.get("LOCAL_WORLD_SIZE", str(world_size))]
-        nodes = world_size // int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
-        if nodes > 1:
-            launcher += ["--nnodes", str(nodes)]
-        launcher += ["-m", "training"]
-    else:
-        launcher = ["python", "-m", "training"]
-    return shlex.join(launcher + argv)
 
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [COMPARE_INIT]:
+        from training.compare_init import main as compare_init
+
+        return compare_init(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

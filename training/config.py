@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEDULES = ("cosine", "linear", "constant", "step")
+SCHEDULES = ("cosine", "linear", "constant", "step", "poly")
 OPTIMIZERS = ("adamw", "sgd")
 
 
@@ -26,14 +26,17 @@ class TrainConfig:
     momentum: float = 0.9  # SGD only
     warmup_steps: int = 0  # linear warmup in optimizer steps; 0: use warmup_ratio
     warmup_ratio: float = 0.0  # fraction of all optimizer steps spent warming up
-    schedule: str = "cosine"  # after warmup: cosine | linear | constant | step
-    min_lr_ratio: float = 0.0  # the floor that cosine/linear decay to, as a fraction of lr
+    schedule: str = "cosine"  # after warmup: cosine | linear | constant | step | poly
+    min_lr_ratio: float = 0.0  # the floor that cosine/linear/poly decay to, as a fraction of lr
     # "step": lr multiplied by step_gamma at the start of each of these epochs (0-based, so 5
     # means after five epochs). Defaults: Okazaki et al. (scene classification), section 3,
     # "the learning rate is divided by 10 when the training model reached 5 epoch, 10 epoch
     # and 15 epoch".
     step_epochs: tuple[int, ...] = (5, 10, 15)
     step_gamma: float = 0.1
+    # "poly": lr * (1 - progress) ** poly_power. Default: "pretrained vs scratch" (HRNet part),
+    # section 3.1.2, eq. 1: lr = 0.01 (1 - epoch / 484) ** 0.9.
+    poly_power: float = 0.9
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_grad_norm: float = 1.0  # max global gradient norm; 0: no clipping
     seed: int = 0
@@ -54,6 +57,8 @@ class TrainConfig:
             raise ValueError(f"train.momentum must be in [0, 1); got {self.momentum}.")
         if any(epoch < 1 for epoch in self.step_epochs) or list(self.step_epochs) != sorted(set(self.step_epochs)):
             raise ValueError(f"train.step_epochs must be increasing epochs of at least 1; got {list(self.step_epochs)}.")
+        if self.poly_power <= 0:
+            raise ValueError(f"train.poly_power must be positive; got {self.poly_power}.")
         if not 0.0 < self.step_gamma <= 1.0:
             raise ValueError(f"train.step_gamma must be in (0, 1]; got {self.step_gamma}.")
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum,

@@ -19,11 +19,12 @@ One iteration of Algorithm 1 (``AIDFPLite.step``):
     then (eq. 11, 13): phi <- phi - beta * [ dL_primary/dphi - (d2 L_aux / dphi dw) dL_primary/dw ]
 
 The bracket is the implicit-function hypergradient of eq. (9) with the Hessian d2 L_aux / dw dw
-taken as the identity (eq. 11). Its second term is one vector-Jacobian product done by autograd:
-the gradient dL_aux/dw is built with ``create_graph`` and differentiated with respect to phi with
-``grad_outputs = dL_primary/dw``; no second derivative of the backbone is ever formed. The first
-term is non-zero only through the regularizer (gamma > 0). The authors' release drops it and
-keeps only the second; we follow eq. (9)/(11).
+taken as the identity (eq. 11). Since dL_aux/dw = J^T dM/dL (J = dL/dw), its second term only
+needs the T numbers c = J dL_primary/dw, one per loss; ``AIDFPLite.meta_step`` gets them from
+J's rows, one plain autograd backward per loss, and no second derivative of the backbone is
+ever formed. The first term is non-zero only
+through the regularizer (gamma > 0). The authors' release drops it and keeps only the second;
+we follow eq. (9)/(11).
 """
 
 from __future__ import annotations
@@ -124,41 +125,49 @@ class AIDFPLite:
                 p.grad = None
         return aux.detach()
 
-    def meta_step(self, params: Sequence[torch.Tensor], losses: torch.Tensor, primary: torch.Tensor) -> dict[str, float]:
+    def meta_step(self, params: Sequence[torch.Tensor], losses: Sequence[torch.Tensor],
+                  primary: torch.Tensor) -> dict[str, float]:
         """Eq. (11) and (13) at the current w.
 
-        ``losses``: the (T,) losses of a training batch, ``primary``: the primary loss on a
-        meta-data batch, both computed at the current w with their graphs. ``losses`` stays
-        usable afterwards, so a task inside the shared trainer can run the meta step on the
-        batch it is about to train on and return ``meltr(losses)`` for the trainer's own
-        backward and optimizer (the inner step). ``params`` may be a subset of w (e.g. the layers
-        nearest the losses): the hypergradient then sees only that subset, a cheaper and coarser
-        approximation than the paper's. Under torchrun the hypergradient is averaged over
-        ranks so that MELTR stays the same everywhere; compute ``losses`` and ``primary`` with
-        the unwrapped module (DDP's gradient hooks do not fire for ``torch.autograd.grad``).
+        ``losses``: the T losses of a training batch as separate scalars, ``primary``: the primary
+        loss on a meta-data batch, all computed at the current w with their graphs. (A (T,) tensor
+        works too, but then every loss's backward below runs through the graphs of all of them.)
+        The losses stay usable afterwards, so a task inside the shared trainer can run the meta
+        step on the batch it is about to train on and return M(L) for the trainer's own backward
+        and optimizer (the inner step). ``params`` may be a subset of w (e.g. the layers nearest
+        the losses): the hypergradient then sees only that subset, a cheaper and coarser
+        approximation than the paper's. Under torchrun the hypergradient is averaged over ranks
+        so that MELTR stays the same everywhere; compute the losses with the unwrapped module
+        (DDP's gradient hooks do not fire for ``torch.autograd.grad``).
+
+        How, with J = dL/dw (T x |w|) and g(phi) = dM/dL: dL_aux/dw = J^T g, so the mixed term of
+        eq. (11) is d/dphi [g(phi) . c] with c = J u held fixed, u = dL_primary/dw = dLhat/dw +
+        J^T z, z = gamma s (g - 1) and s = sign(M - sum L) (eq. 6). Only J's rows, one backward
+        per loss (none for a loss that does not reach ``params``), and dLhat/dw touch the
+        backbone; the rest is MELTR's own small graph.
         """
         phi = [p for p in self.meltr.parameters() if p.requires_grad]
-        aux = self.meltr(losses)
-        reg = regularizer(aux, losses)
         gamma = self.meltr.config.gamma
-        upper = primary + gamma * reg if gamma else primary  # eq. (7)
-        aux_grad_w = torch.autograd.grad(aux, params, create_graph=True, allow_unused=True)
-        # retain: the mixed product below runs back through the forward graph that `upper` shares
-        upper_grads = torch.autograd.grad(upper, [*params, *phi], retain_graph=True, allow_unused=True)
-        upper_grad_w, direct = upper_grads[:len(params)], upper_grads[len(params):]
-        pairs = [(a, u) for a, u in zip(aux_grad_w, upper_grad_w) if a is not None and u is not None]
-        if pairs:  # (d2 L_aux / dphi dw) . dL_primary/dw as one vector-Jacobian product
-            mixed = torch.autograd.grad([a for a, _ in pairs], phi, grad_outputs=[u for _, u in pairs],
-                                        retain_graph=True, allow_unused=True)  # keep `losses` usable
-        else:
-            mixed = [None] * len(phi)
+        vector = torch.stack(list(losses))
+        aux = self.meltr(vector)
+        reg = regularizer(aux, vector)
+        point = vector.detach().requires_grad_(True)  # L as MELTR's input only: g and R as functions of phi
+        output = self.meltr(point)
+        (g,) = torch.autograd.grad(output, point, create_graph=True)
+        z = gamma * torch.sign(aux.detach() - vector.detach().sum()) * (g.detach() - 1)  # gamma dR/dL
+        rows = [torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) for loss in losses]
+        u = list(torch.autograd.grad(primary, params, allow_unused=True))  # dLhat/dw, on the meta batch
+        for weight, row in zip(z, rows):  # + gamma dR/dw = J^T z
+            u = [_plus(a, None if b is None else weight * b) for a, b in zip(u, row)]
+        zero = torch.zeros((), dtype=z.dtype, device=z.device)
+        c = torch.stack([sum(((a * b).sum() for a, b in zip(row, u) if a is not None and b is not None), zero)
+                         for row in rows])
+        # eq. (11): dL_primary/dphi (gamma dR/dphi with L fixed) - d/dphi [g . c]
+        objective = gamma * regularizer(output, point) - (g * c).sum()
+        hypergrad = torch.autograd.grad(objective, phi, allow_unused=True)
         self.meta_optimizer.zero_grad(set_to_none=True)
-        for p, d, m in zip(phi, direct, mixed):
-            grad = torch.zeros_like(p)
-            if d is not None:
-                grad += d
-            if m is not None:
-                grad -= m
+        for p, grad in zip(phi, hypergrad):
+            grad = torch.zeros_like(p) if grad is None else grad
             if dist.is_available() and dist.is_initialized():
                 dist.all_reduce(grad)
                 grad /= dist.get_world_size()
@@ -179,6 +188,11 @@ class AIDFPLite:
         aux = [float(self.inner_step(params, closure())) for closure in inner_losses]
         info = self.meta_step(params, inner_losses[-1](), meta_primary())
         return {"aux": sum(aux) / len(aux), **info}
+
+
+def _plus(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+    """a + b, where None is a gradient that does not exist (zero)."""
+    return b if a is None else a if b is None else a + b
 
 
 class MELTRRecorder:
@@ -228,3 +242,16 @@ class MELTRRecorder:
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": list(self.epochs), "tasks": list(self.tasks),
                 "weights": [list(row) for row in self.weights], "curves": dict(self.curves)}
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything recorded so far, the epoch in progress included, for a training checkpoint."""
+        sums = {} if self._weight_sum is None or self._loss_sum is None else \
+            {"weight_sum": self._weight_sum, "loss_sum": self._loss_sum}
+        return sums, {**self.to_dict(), "count": self._count}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+        if tuple(info["tasks"]) != self.tasks:
+            raise ValueError(f"the saved MELTR record is over {info['tasks']}, not {list(self.tasks)}")
+        self.epochs, self.weights, self.curves = list(info["epochs"]), [list(r) for r in info["weights"]], dict(info["curves"])
+        self._weight_sum, self._loss_sum = tensors.get("weight_sum"), tensors.get("loss_sum")
+        self._count = info["count"]

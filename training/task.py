@@ -40,6 +40,7 @@ class Task:
 
     def __init__(self, config: Any):
         self.config = config
+        self.init = "pretrained"  # what build_model was last called with; model_config() may depend on it
 
     # -- model and data --------------------------------------------------------------------
 
@@ -47,6 +48,7 @@ class Task:
         """A fresh model; ``init`` is "pretrained" (load pretrained encoders) or "scratch" (random).
 
         Called after the trainer seeds the RNGs, so random weights are a function of the seed.
+        ``training.scratch`` says what scratch means and has the calls that implement it.
         """
         raise NotImplementedError
 
@@ -99,6 +101,17 @@ class Task:
                 totals[name] = totals.get(name, 0.0) + float(value)
             count += 1
         return {name: total / max(count, 1) for name, total in totals.items()}
+
+    # -- resumable state -------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """What the task trains or counts outside the model and the trainer's optimizer (a second
+        optimizer, a step counter, a generator), as tensors and a JSON-able rest. The trainer
+        saves it in every training checkpoint, so that ``--resume`` continues exactly. Default: nothing."""
+        return {}, {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+        """Restore what :meth:`state` returned; called on ``--resume`` after ``param_groups``."""
 
     # -- export ----------------------------------------------------------------------------
 

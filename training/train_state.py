@@ -3,9 +3,11 @@
 One checkpoint is a directory ``<out>/checkpoints/step-00000120/`` holding
 
 - ``state.safetensors``: every tensor: ``model.*`` (weights), ``optim.<param index>.<name>``
-  (optimizer moments, momentum buffers, step counters), ``rng.rank<r>.<generator>`` (RNG states as uint8);
+  (optimizer moments, momentum buffers, step counters), ``rng.rank<r>.<generator>`` (RNG states as uint8),
+  ``task.*`` (the task's own state, ``Task.state``);
 - ``state.json``: everything else: step, epoch, position in the epoch, best metric so far,
-  the optimizer's hyper-parameters and scalar state, numpy/python RNG scalars, the config.
+  the optimizer's hyper-parameters and scalar state, numpy/python RNG scalars, the config,
+  the rest of the task's state (``task_state``).
 
 The directory is filled under a temporary name, fsynced, then renamed into place, so a reader
 (or a ``kill -9`` at any moment) sees a complete checkpoint or none; older ones are pruned

@@ -226,7 +226,7 @@ class Trainer:
             started = time.perf_counter()
             micro = min(cfg.grad_accum, self.batches_per_epoch - self.batches_done)
             lr = cfg.lr * lr_factor(self.step, self.total_steps, self.warmup, cfg.schedule, cfg.min_lr_ratio,
-                                    self.milestones, cfg.step_gamma)
+                                    self.milestones, cfg.step_gamma, cfg.poly_power)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             for index in range(micro):
@@ -322,13 +322,15 @@ class Trainer:
         tensors.update(optim_tensors)
         for rank, (rng_tensors, _) in enumerate(rng):
             tensors.update({f"rng.rank{rank}.{name}": t for name, t in rng_tensors.items()})
+        task_tensors, task_info = self.task.state()
+        tensors.update({f"task.{name}": t for name, t in task_tensors.items()})
         self.log.flush()
         info = {
             "format": STATE_FORMAT, "task": self.run.task_name, "step": self.step, "epoch": self.epoch,
             "batches_done": self.batches_done, "best": self.best, "last_metrics": self.last_metrics,
             "csv_rows": self.log.rows, "world_size": self.env.world_size, "config": self.run.configs(),
             "optimizer": optim_info, "rng": [rng_info for _, rng_info in rng],
-            "log_window": [rank_window for _, rank_window in per_rank],
+            "log_window": [rank_window for _, rank_window in per_rank], "task_state": task_info,
         }
         train_state.save_state(self.ckpt_dir, self.step, tensors, info, keep=self.cfg.keep_checkpoints)
 
@@ -339,6 +341,8 @@ class Trainer:
         weights = {name[len("model."):]: t for name, t in tensors.items() if name.startswith("model.")}
         self.model.load_state_dict(weights, strict=True)
         self.optimizer.load_state_dict(train_state.unflatten_optimizer(tensors, info["optimizer"]))
+        self.task.load_state({name[len("task."):]: t for name, t in tensors.items() if name.startswith("task.")},
+                             info.get("task_state", {}))
         self.step, self.epoch, self.batches_done = info["step"], info["epoch"], info["batches_done"]
         self.best, self.last_metrics = info["best"], info.get("last_metrics", {})
         prefix = f"rng.rank{self.env.rank}."

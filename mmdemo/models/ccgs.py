@@ -49,7 +49,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
-from mmdemo.models.encoders import BUNDLED_MINILM, resolve_model_path, train_top_layers
+from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, resolve_model_path, train_top_layers
 
 NEG = -1e9  # logit of a masked span: exp() underflows to exactly 0 in float32
 
@@ -333,9 +333,7 @@ class CCGS(nn.Module):
     def __init__(self, config: CCGSConfig, plm: nn.Module, tokenizer: Any) -> None:
         super().__init__()
         self.config = config
-        self.plm = plm
-        if getattr(plm, "pooler", None) is not None:
-            plm.pooler = None  # unused; leaving it in would give parameters without gradients
+        self.plm = drop_pooler(plm)
         self.tokenizer = tokenizer
         plm_cfg = plm.config
         self.text_proj = nn.Linear(plm_cfg.hidden_size, config.hidden)  # "textual projection"

@@ -229,9 +229,6 @@ class DualEncoder(nn.Module):
         self.front_end = LogMel(config.front_end)
         self.audio = build_audio_tower(config.audio, config.front_end.n_mels, pretrained_audio)
         self.text = text
-        pooler = getattr(text.backbone, "pooler", None)
-        if pooler is not None:
-            text.backbone.pooler = None  # unused; it would be a parameter without gradients
         train_top_layers(text.backbone, config.text_train_layers)
         self.audio_proj = nn.Linear(self.audio.dim, config.embed_dim)  # section 2.3
         self.text_proj = nn.Linear(text.dim, config.embed_dim)

@@ -42,7 +42,7 @@ class TextEncoder(nn.Module):
         if config.pooling not in ("mean", "cls"):
             raise ValueError(f"unknown pooling {config.pooling!r}; use 'mean' or 'cls'")
         self.config = config
-        self.backbone = backbone
+        self.backbone = drop_pooler(backbone)
         self.tokenizer = tokenizer
 
     @classmethod
@@ -94,6 +94,14 @@ class TextEncoder(nn.Module):
             emb = self(batch["input_ids"], batch["attention_mask"])
             out[idx] = emb.float().cpu().numpy()
         return out
+
+
+def drop_pooler(backbone: nn.Module) -> nn.Module:
+    """``backbone`` without its pooler head: nothing here reads it, and its parameters would get no
+    gradient when the whole encoder trains (DDP refuses those)."""
+    if getattr(backbone, "pooler", None) is not None:
+        backbone.pooler = None
+    return backbone
 
 
 def transformer_layers(backbone: nn.Module) -> nn.ModuleList:

@@ -20,7 +20,8 @@ Models" (../shared/papers/meltr-meta-loss-transformer.txt), section 4.1. Read to
    loss L_aux = M(L; phi) of eq. (4) is any real number.
 
 The regularizer of eq. (6) keeps M(L) near the plain sum of the losses (multi-task learning);
-it enters the meta objective, eq. (7), with strength gamma (``MELTRConfig.gamma``).
+it enters the meta objective, eq. (7), with strength gamma (``MELTRConfig.gamma``). Where phi
+starts is ``MELTRConfig.init``: PyTorch's initialisation, or fitted to a scaled plain sum.
 
 Analysis (section 5.2): ``loss_weights`` is Figure 4's weight of each task, dM/dL_t at the
 current losses; ``transformation_curves`` is Figure 3, M as one input loss sweeps a grid while
@@ -55,6 +56,18 @@ class MELTRConfig:
     # paper's "MELTR-" in Table 1). A.3 / Table 9 search it over 0 ... 100; 0.1 is the
     # release's default.
     gamma: float = 0.1
+    # Where phi starts (ours: the paper does not say). "random": PyTorch's initialisation, as the
+    # release; its weights dM/dL_t are about +-0.01 with random signs, so the backbone starts by
+    # climbing some of its losses. "sum": phi is then fitted (least squares, Adam, ``init_steps``
+    # batches of 64 loss vectors drawn uniformly from [0, init_range]^T) to M(L) = init_scale *
+    # sum_t L_t, every task weighed alike: the start Figure 4 shows ("at the beginning of training,
+    # MELTR equally takes into account all the auxiliary tasks"), multi-task learning up to a
+    # constant factor. The factor keeps the fit within reach of the post-norm encoder's bounded
+    # output; an Adam-trained backbone does not see it.
+    init: str = "random"
+    init_scale: float = 0.125
+    init_range: float = 12.0  # above ln(30522) = 10.3, a fresh decoder's token cross-entropy
+    init_steps: int = 300
 
     def __post_init__(self) -> None:
         if self.num_losses < 1 or self.layers < 1:
@@ -63,6 +76,8 @@ class MELTRConfig:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         if self.gamma < 0:
             raise ValueError(f"gamma must be >= 0, got {self.gamma}")
+        if self.init not in ("random", "sum"):
+            raise ValueError(f"init must be 'random' or 'sum', got {self.init!r}")
 
 
 class EncoderLayer(nn.Module):
@@ -98,6 +113,8 @@ class MELTR(nn.Module):
         self.task = nn.Embedding(c.num_losses, c.dim)
         self.layers = nn.ModuleList(EncoderLayer(c.dim, c.heads, c.ff_dim) for _ in range(c.layers))
         self.head = nn.Linear(c.dim, 1, bias=False)
+        if c.init == "sum":
+            self._fit_to_sum()
 
     def forward(self, losses: torch.Tensor) -> torch.Tensor:
         T = self.config.num_losses
@@ -109,6 +126,20 @@ class MELTR(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.head(x.mean(dim=1)).reshape(batch)
+
+
+    def _fit_to_sum(self) -> None:
+        """``MELTRConfig.init`` "sum": least squares to init_scale * sum_t L_t (draws from torch's global RNG)."""
+        c = self.config
+        optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+        with torch.enable_grad():
+            for _ in range(c.init_steps):
+                losses = torch.rand(64, c.num_losses) * c.init_range
+                error = ((self(losses) - c.init_scale * losses.sum(dim=-1)) ** 2).mean()
+                optimizer.zero_grad(set_to_none=True)
+                error.backward()
+                optimizer.step()
+        self.zero_grad(set_to_none=True)
 
 
 def regularizer(output: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,8 @@ Two ways in, one way out:
   index just those captions and localise the answer inside them.
 Either way the result names the best span, the runners-up, the per-caption relevance of the
 chosen video (for the timeline plot) and, when there is a video, a trimmed clip of the answer.
+With a span QA reader installed, the reader also picks the sentence(s) of the span's transcript
+that answer the question.
 
 The locator holds only read-only things (the text encoder, the corpus index), so one instance
 serves every user; everything about one request lives in its ``LocateResult``.
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would 
 
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
+SPAN_QA_DIR = "span_qa"  # a span QA export there picks the answer sentences inside the span
 HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 MAX_TOP_K = 20
 CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
@@ -51,6 +54,14 @@ class Source:
 
     media_path: Path | None
     captions: tuple[Caption, ...]
+
+
+@dataclass(frozen=True)
+class ReaderAnswer:
+    """What the span QA reader extracted from a span's transcript."""
+
+    text: str  # the extracted characters
+    sentences: tuple[Caption, ...]  # the captions that text touches
 
 
 @dataclass
@@ -72,6 +83,7 @@ class LocateResult:
     # CCGS only: the chosen video's global-span matrix ("starts"/"ends" in seconds, "scores"
     # with None for impossible spans) for the heatmap; None with the zero-shot localizer.
     span_matrix: dict[str, Any] | None = None
+    reading: ReaderAnswer | None = None  # the reader's answer inside the transcript; None without a reader
 
     def to_json(self) -> dict[str, Any]:
         """The API answer: plain JSON types only."""
@@ -86,6 +98,9 @@ class LocateResult:
                 for c in self.candidates
             ],
             "models": dict(self.models),
+            "answer_text": self.reading.text if self.reading else None,
+            "answer_sentences": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text}
+                                 for c in (self.reading.sentences if self.reading else [])],
         }
 
     def transcript_of(self, index: int) -> list[Caption]:
@@ -138,6 +153,8 @@ class AnswerLocator:
         self._ccgs = None
         self._ccgs_loaded = False
         self._corpus_ccgs = None  # CCGSSearch over the bundled corpus, built with it
+        self._span_qa = None
+        self._span_qa_loaded = False
         self._load_lock = threading.Lock()
         # HF fast tokenizers are not safe to call from two threads at once; searching is
         # milliseconds, so requests take turns here and only clip cutting runs in parallel.
@@ -165,6 +182,8 @@ class AnswerLocator:
             method = f"{METHOD} BM25 + dense first stage, CCGS span localizer over its top videos ({self.ccgs_path()})"
         else:
             method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
+        if self.span_qa_path().is_dir():
+            method += f"; a span QA reader picks the answer sentences ({self.span_qa_path()})"
         return {
             "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else name,
             "method": method,
@@ -196,6 +215,31 @@ class AnswerLocator:
                     self._ccgs = load_ccgs(self.ccgs_path()).to(self.settings.device)
                 self._ccgs_loaded = True
             return self._ccgs
+
+    def span_qa_path(self) -> Path:
+        return self.settings.checkpoint_root / SPAN_QA_DIR
+
+    def span_qa(self):
+        """The extractive span QA reader, or None when no span QA export is installed."""
+        with self._load_lock:
+            if not self._span_qa_loaded:
+                if self.span_qa_path().is_dir():
+                    from mmdemo.models.span_qa import load_span_qa
+
+                    self._span_qa = load_span_qa(self.span_qa_path()).to(self.settings.device)
+                self._span_qa_loaded = True
+            return self._span_qa
+
+    def read_answer(self, question: str, captions: list[Caption]) -> ReaderAnswer | None:
+        """The sentence(s) of ``captions`` that answer ``question``; None without a reader."""
+        reader = self.span_qa()
+        if reader is None or not captions:
+            return None
+        with self._search_lock:
+            spans = reader.answer_sentences(question, [c.text for c in captions])
+        if not spans:
+            return None
+        return ReaderAnswer(spans[0].text, tuple(captions[spans[0].first : spans[0].last + 1]))
 
     def _ccgs_search(self, index: CorpusIndex):
         from mmdemo.retrieval.ccgs_search import CCGSSearch
@@ -291,6 +335,9 @@ class AnswerLocator:
             for c in found
         ]
         sources = {c.video_id: Source(videos[c.video_id].media_path, videos[c.video_id].captions) for c in found}
+        transcript = captions_between(chosen.captions, best.start, best.end)
+        report(0.8, desc="Reading the answer")
+        reading = self.read_answer(question, transcript)
         clip = None
         if chosen.media_path is not None:
             report(0.85, desc="Cutting the answer clip")
@@ -311,12 +358,13 @@ class AnswerLocator:
                 "span": [best.start, best.end],
                 "others": [[c.start, c.end] for c in found[1:] if c.video_id == best.video_id],
             },
-            transcript=captions_between(chosen.captions, best.start, best.end),
+            transcript=transcript,
             clip_path=clip,
             media_path=chosen.media_path,
             models={**self.describe(), "corpus": corpus},
             sources=sources,
             span_matrix=span_matrix,
+            reading=reading,
         )
 
     def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:

@@ -15,7 +15,7 @@ from mmdemo.pipelines.caption_video import VideoCaptioner
 from mmdemo.pipelines.classify_scene import SceneClassifier
 from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.pipelines.search_audio import AudioSearch
-from mmdemo.ui import audio_search, captioning, scene, video_qa
+from mmdemo.ui import audio_search, captioning, scene, training_report, video_qa
 from mmdemo.ui.status import models_markdown
 
 TITLE = "mmdemo · multimodal video understanding"
@@ -41,6 +41,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             audio_search.build_tab(sounds)
             scene.build_tab(scenes)
             captioning.build_tab(captioner)
+            training_report.build_tab(settings)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo
 

@@ -1,16 +1,24 @@
-"""The "Scene" tab: which acoustic scene a clip shows, how sure each model is, and which rule decided."""
+"""The "Scene" tab: which acoustic scene a clip shows, how sure each model is, and which rule decided.
+
+With "Show segmentation" ticked, the frames the video models saw are also shown with their
+pixels coloured by Cityscapes class (``mmdemo.pipelines.segment_frames``). That is a second
+event after ``/classify_scene``, whose inputs and outputs stay as they are; the frames pass
+between the two in the person's own ``gr.State``.
+"""
 
 from __future__ import annotations
 
-
 import gradio as gr
+import numpy as np
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
+from mmdemo.pipelines.segment_frames import FrameSegmenter, SegmentationResult
 from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.plots import scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
+SEGMENTATION_LABEL = "Segmentation of those frames (Cityscapes classes)"
 
 
 def verdict_markdown(result: SceneResult) -> str:
@@ -24,6 +32,13 @@ def frame_gallery(result: SceneResult) -> list[tuple]:
     return [(frame, f"{t:.1f} s") for frame, t in zip(result.frames, result.frame_times)]
 
 
+def segmentation_gallery(result: SegmentationResult, frame_times: list[float]) -> list[tuple]:
+    """Each overlay captioned with its time and its three largest classes."""
+    captions = [f"{t:.1f} s · " + ", ".join(f"{name} {share:.0%}" for name, share in list(shares.items())[:3])
+                for t, shares in zip(frame_times, result.shares)]
+    return list(zip(result.overlays, captions))
+
+
 def header_markdown(classifier: SceneClassifier) -> str:
     if not classifier.available():
         return f"No scene models are installed here (expected exports under {classifier.root})."
@@ -32,8 +47,12 @@ def header_markdown(classifier: SceneClassifier) -> str:
             f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)")
 
 
-def build_tab(classifier: SceneClassifier) -> None:
-    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = None) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events.
+
+    ``segmenter`` defaults to the export under the same checkpoint root as the scene models.
+    """
+    segmenter = segmenter or FrameSegmenter.load(classifier.settings)
     with gr.Tab("Scene"):
         gr.Markdown(header_markdown(classifier), elem_id="scene-status")
         with gr.Row():
@@ -46,6 +65,13 @@ def build_tab(classifier: SceneClassifier) -> None:
                 verdict = gr.Markdown("Upload a clip to see which scene it is.", elem_id="scene-verdict")
                 chart = gr.Plot(label="Confidence per class: each model and the ensemble")
         frames = gr.Gallery(label="Frames the video models saw", columns=6, height=220, elem_id="scene-frames")
+        show_segmentation = gr.Checkbox(
+            False, label="Show segmentation", elem_id="scene-show-segmentation", interactive=segmenter.available(),
+            info="Colour those frames by Cityscapes class (road, car, person, ...)" if segmenter.available()
+            else f"No segmentation model is installed ({segmenter.root}).")
+        segmentation = gr.Gallery(label=SEGMENTATION_LABEL, columns=6, height=220,
+                                  visible=False, elem_id="scene-segmentation")
+        seen = gr.State()  # this person's last classified frames and their times, for the segmentation
         with gr.Accordion("API answer (JSON)", open=False):
             raw = gr.JSON(label="/classify_scene")
 
@@ -55,7 +81,25 @@ def build_tab(classifier: SceneClassifier) -> None:
             except InputError as error:
                 raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
             return (result.to_json(), verdict_markdown(result),
-                    scene_probabilities_figure(result.per_model, result.probabilities), frame_gallery(result))
+                    scene_probabilities_figure(result.per_model, result.probabilities), frame_gallery(result),
+                    (result.frames, result.frame_times))
 
-        classify.click(classify_scene, inputs=[clip], outputs=[raw, verdict, chart, frames], api_name="classify_scene",
-                       api_description="The acoustic scene of a clip, each model's confidence, and the deciding rule.")
+        def segment_frames(shown, wanted):
+            if not wanted:
+                return gr.Gallery(value=None, visible=False)
+            if shown is None:
+                return gr.Gallery(value=None, visible=True, label="Classify a clip to see its frames segmented")
+            frames, times = shown
+            if not len(frames):
+                return gr.Gallery(value=None, visible=True, label="This clip has no video frames to segment")
+            try:
+                result = segmenter.run(np.asarray(frames))
+            except InputError as error:
+                raise gr.Error(str(error), title="Cannot segment these frames", print_exception=False) from error
+            return gr.Gallery(value=segmentation_gallery(result, times), visible=True, label=SEGMENTATION_LABEL)
+
+        classified = classify.click(
+            classify_scene, inputs=[clip], outputs=[raw, verdict, chart, frames, seen], api_name="classify_scene",
+            api_description="The acoustic scene of a clip, each model's confidence, and the deciding rule.")
+        for event in (classified.success, show_segmentation.change):
+            event(segment_frames, inputs=[seen, show_segmentation], outputs=[segmentation], api_visibility="private")

@@ -12,7 +12,7 @@ import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption
-from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult
+from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer
 from mmdemo.ui.plots import span_matrix_figure, timeline_figure
 
 EXAMPLES = [
@@ -39,6 +39,12 @@ def span_text(start: float, end: float) -> str:
 
 def transcript_text(captions: list[Caption]) -> str:
     return "\n".join(f"[{fmt_time(c.start)}] {c.text}" for c in captions)
+
+
+def highlighted_transcript(captions: list[Caption], reading: ReaderAnswer | None) -> list[tuple[str, str | None]]:
+    """The transcript as (line, label) pairs for gr.HighlightedText: the reader's answer lines labelled "answer"."""
+    answer = set(reading.sentences) if reading else set()
+    return [(f"[{fmt_time(c.start)}] {c.text}\n", "answer" if c in answer else None) for c in captions]
 
 
 def answer_markdown(result: LocateResult) -> str:
@@ -97,6 +103,8 @@ def build_tab(locator: AnswerLocator) -> None:
                 playing = gr.Markdown(label="playing", elem_id="qa-playing")
                 timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
                 transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
+                reader = gr.HighlightedText(label="The sentences that answer (span QA reader)", color_map={"answer": "green"},
+                                            visible=locator.span_qa_path().is_dir(), elem_id="qa-reader")
                 matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
                                  visible=locator.ccgs_path().is_dir(), elem_id="qa-span-matrix")
         with gr.Row():
@@ -131,6 +139,7 @@ def build_tab(locator: AnswerLocator) -> None:
                 transcript_text(result.transcript),
                 span_matrix_figure(result.span_matrix, (result.start, result.end)),
                 gr.Dropdown(choices=candidate_choices(result), value=0),
+                highlighted_transcript(result.transcript, result.reading),
                 result,
             )
 
@@ -140,10 +149,13 @@ def build_tab(locator: AnswerLocator) -> None:
             index = int(index or 0)
             try:
                 path = locator.play(result, index)
+                captions = result.transcript_of(index)
+                reading = locator.read_answer(result.question, captions)
             except InputError as error:
                 raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
             clip_file = str(path) if path else None
-            return clip_file, playing_text(result, index), transcript_text(result.transcript_of(index)), gr.Dropdown(value=index)
+            return (clip_file, playing_text(result, index), transcript_text(captions), gr.Dropdown(value=index),
+                    highlighted_transcript(captions, reading))
 
         def play_row(result: LocateResult | None, event: gr.SelectData):
             return play_answer(result, event.index[0])
@@ -152,9 +164,11 @@ def build_tab(locator: AnswerLocator) -> None:
             triggers=[ask.click, question.submit],
             fn=locate_answer,
             inputs=[question, video, subtitles, top_k],
-            outputs=[raw, answer, table, clip, playing, timeline, transcript, matrix, choice, result_state],
+            outputs=[raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, result_state],
             api_name="locate_answer",
             api_description="Find the video and time span that answer a medical question.",
         )
-        play.click(play_answer, inputs=[result_state, choice], outputs=[clip, playing, transcript, choice], api_visibility="private")
-        table.select(play_row, inputs=[result_state], outputs=[clip, playing, transcript, choice], api_visibility="private")
+        play.click(play_answer, inputs=[result_state, choice], outputs=[clip, playing, transcript, choice, reader],
+                   api_visibility="private")
+        table.select(play_row, inputs=[result_state], outputs=[clip, playing, transcript, choice, reader],
+                     api_visibility="private")

@@ -26,7 +26,8 @@ def client(app_url, tmp_path_factory) -> Client:
 
 
 def locate(client: Client, question: str, video=None, subtitles=None, top_k: int = 5):
-    """(json, answer markdown, table, clip, playing, plot, transcript, choices) as the API returns them."""
+    """(json, answer markdown, table, clip, playing, plot, transcript, span matrix, choices, reader's highlighted
+    transcript) as the API returns them."""
     return client.predict(question, video, subtitles, top_k, api_name="/locate_answer")
 
 
@@ -37,7 +38,7 @@ def test_locate_answer_is_a_named_endpoint(client):
 
 
 def test_bundled_corpus(client):
-    payload, answer, table, clip, playing, plot, transcript, matrix, _ = locate(client, CHIN_TUCK, top_k=3)
+    payload, answer, table, clip, playing, plot, transcript, matrix, _, _ = locate(client, CHIN_TUCK, top_k=3)
     assert payload["video_id"] == "chin-tuck-neck-pain"
     assert 0 <= payload["start"] < payload["end"]
     assert len(payload["candidates"]) == 3
@@ -50,6 +51,17 @@ def test_bundled_corpus(client):
     assert "chin" in transcript.lower()
 
 
+def test_the_span_qa_reader_highlights_the_answer_sentences(client):
+    """The bundled reader (assets/checkpoints/span_qa) picks sentences of the located span's transcript."""
+    payload, _, _, _, _, _, transcript, _, _, reader = locate(client, CHIN_TUCK, top_k=1)
+    assert payload["answer_text"]
+    sentences = [s["text"] for s in payload["answer_sentences"]]
+    assert sentences and all(s in transcript for s in sentences)
+    assert payload["answer_sentences"][0]["end"] > payload["start"] and payload["answer_sentences"][-1]["start"] < payload["end"]
+    highlighted = [entry["token"] for entry in reader if entry["class_or_confidence"] == "answer"]
+    assert [line.split("] ", 1)[1].strip() for line in highlighted] == sentences
+
+
 @pytest.fixture(scope="module")
 def talk_upload(make_upload):
     return make_upload("hamstring_talk", TALK)
@@ -57,7 +69,7 @@ def talk_upload(make_upload):
 
 def test_uploaded_clip_and_srt(client, talk_upload):
     video, subtitles = talk_upload
-    payload, answer, _, clip, _, _, transcript, _, _ = locate(
+    payload, answer, _, clip, _, _, transcript, _, _, _ = locate(
         client, "How do I stretch my hamstring?", handle_file(str(video)), handle_file(str(subtitles)))
     assert payload["video_id"] == "hamstring_talk"
     assert payload["start"] < 16.0 and payload["end"] > 8.0  # overlaps the stretch (lines 2-3)
@@ -68,7 +80,7 @@ def test_uploaded_clip_and_srt(client, talk_upload):
 
 def test_subtitles_without_video(client, make_upload):
     _, subtitles = make_upload("subs_only", TALK)
-    payload, answer, _, clip, _, _, _, _, _ = locate(client, "How do I stretch my hamstring?", None, handle_file(str(subtitles)))
+    payload, answer, _, clip, _, _, _, _, _, _ = locate(client, "How do I stretch my hamstring?", None, handle_file(str(subtitles)))
     assert payload["video_id"] == "subs_only" and clip is None and "no clip" in answer
 
 
@@ -117,7 +129,7 @@ def test_two_clients_uploads_never_mix(app_url, make_upload, tmp_path):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = dict(zip(talks, pool.map(ask, talks)))
-    for name, (payload, _, _, clip, _, _, transcript, _, _) in answers.items():
+    for name, (payload, _, _, clip, _, _, transcript, _, _, _) in answers.items():
         assert payload["video_id"] == name
         assert {c["video_id"] for c in payload["candidates"]} == {name}
         assert all(line[line.index("] ") + 2:] in talks[name] for line in transcript.splitlines())

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -178,3 +179,22 @@ def test_defaults_follow_appendix_a3_and_bad_inputs_are_refused():
     MELTRConfig(gamma=0.0)  # 0 is allowed: no regularizer
     with pytest.raises(ValueError, match="built for 3 losses"):
         tiny_meltr()(torch.zeros(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="init"):
+        MELTRConfig(init="primary")
+
+
+def test_sum_init_starts_as_the_scaled_plain_sum():
+    """init "sum": M(L) = init_scale * sum L over the fitted box, so every loss weighs about init_scale
+    (PyTorch's initialisation is far from it: weights near 0, of either sign)."""
+    config = MELTRConfig(num_losses=3, dim=16, heads=2, ff_dim=32, scale_hidden=8, init="sum")
+    meltr = tiny_meltr(0, config)
+    losses = torch.rand(256, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * config.init_range
+    target = config.init_scale * losses.sum(dim=-1)
+    with torch.no_grad():
+        error = (meltr(losses) - target).pow(2).mean().sqrt()
+    assert error < 0.1 * target.std()
+    weights = loss_weights(meltr, losses[:32])
+    assert weights.mean().item() == pytest.approx(config.init_scale, rel=0.2)
+    assert (weights > 0).all()
+    random = loss_weights(tiny_meltr(0, replace(config, init="random")), losses[:32])
+    assert random.abs().mean() < 0.5 * config.init_scale

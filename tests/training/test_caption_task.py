@@ -13,10 +13,11 @@ import pytest
 import torch
 from safetensors.numpy import save_file
 
+from mmdemo.caption_annotations import read_msrvtt
 from mmdemo.checkpoint import load_checkpoint
 from mmdemo.models.captioner import LOSS_NAMES, MELTR_PREFIX, load_captioner
+from training import train_state
 from training.__main__ import main as train_main
-from training.data.caption_annotations import read_msrvtt
 from training.data.synthetic_captions import SyntheticCaptionConfig, generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,14 +46,17 @@ def data(tmp_path_factory) -> Path:
     return root
 
 
+def caption_args(data: Path, out: Path, combiner: str, *extra: str) -> list[str]:
+    overrides = [arg for item in [*TINY, f"task.combiner={combiner}", *extra] for arg in ("--set", item)]
+    return ["caption", "--data", str(data), "--out", str(out), "--epochs", str(EPOCHS), "--device", "cpu",
+            "--init", "pretrained", "--config", str(REPO / "training/configs/caption_synthetic.yaml"), *overrides]
+
+
 @pytest.fixture(scope="module")
 def runs(data, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("runs")
     for combiner in ("primary", "mtl", "meltr"):
-        overrides = [arg for item in [*TINY, f"task.combiner={combiner}"] for arg in ("--set", item)]
-        summary = train_main(["caption", "--data", str(data), "--out", str(out / combiner), "--epochs", str(EPOCHS),
-                              "--device", "cpu", "--init", "scratch",
-                              "--config", str(REPO / "training/configs/caption_synthetic.yaml"), *overrides])
+        summary = train_main(caption_args(data, out / combiner, combiner))
         assert summary["status"] == "finished" and summary["best"] is not None
     return {combiner: out / combiner for combiner in ("primary", "mtl", "meltr")}
 
@@ -96,3 +100,35 @@ def test_meltr_is_trained_only_by_its_meta_step(runs):
     assert any(not torch.equal(primary[name], meltr[name]) for name in primary)
     weights = np.array(json.loads((runs["meltr"] / "export-final" / "meta.json").read_text())["meltr"]["weights"])
     assert not np.allclose(weights, 1.0)  # MELTR weighs its inputs unequally
+
+
+def test_a_resumed_meltr_run_continues_exactly(runs, data, tmp_path):
+    """Stopped after step 3 (mid-epoch 1, one meta step taken), then resumed: the same weights,
+    MELTR's Adam moments, batch counter and meta-batch generator, and the same MELTR record."""
+    out = tmp_path / "meltr"
+    assert train_main(caption_args(data, out, "meltr", "train.stop_after_steps=3"))["status"] == "stopped"
+    _, stopped, info = train_state.load_latest(out / "checkpoints")
+    assert info["task_state"]["batches"] == 3 and any(name.startswith("task.meltr_optim.") for name in stopped)
+    assert train_main(caption_args(data, out, "meltr") + ["--resume"])["status"] == "finished"
+    reference = runs["meltr"]
+    for export in ("export", "export-final"):
+        ours, theirs = (load_checkpoint(run / export) for run in (out, reference))
+        assert sorted(ours.state_dict) == sorted(theirs.state_dict)
+        assert all(torch.equal(ours.state_dict[name], theirs.state_dict[name]) for name in ours.state_dict), export
+        assert ours.meta["meltr"] == theirs.meta["meltr"] and ours.meta["metrics"] == theirs.meta["metrics"]
+    (_, ours, _), (_, theirs, _) = (train_state.load_latest(run / "checkpoints") for run in (out, reference))
+    assert sorted(ours) == sorted(theirs)
+    assert all(torch.equal(ours[name], theirs[name]) for name in ours)  # task.* (MELTR's Adam, generator) included
+
+
+def test_evaluate_cli_reproduces_the_trainers_val_scores(runs, data, capsys):
+    """python -m mmdemo.evaluate caption on the val split: the scores the trainer selected the export by."""
+    from mmdemo.evaluate import main as evaluate_main
+
+    export = runs["meltr"] / "export"
+    assert evaluate_main(["caption", "--data", str(data), "--split", "val", "--checkpoint", str(export)]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    metrics = json.loads((export / "meta.json").read_text())["metrics"]
+    assert scores["clips"] == 4 and scores["mode"] == "V+T"
+    for name in ("BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"):
+        assert scores[name] == round(metrics[name], 2), name

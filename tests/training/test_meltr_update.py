@@ -8,7 +8,8 @@ Since dL_aux/dw = J^T g with g = dM/dL (MELTR's input gradient), the identity-He
 hypergradient of eq. (11) is
     dL_primary/dphi - d/dphi [ g(phi) . (J v) ],   v = dL_primary/dw  (J v held fixed),
 and with L_primary = Lhat + gamma |M - sum L| the direct term is gamma sign(M - sum L) dM/dphi
-and v gains gamma sign(M - sum L) J^T (g - 1).
+and v gains gamma sign(M - sum L) J^T (g - 1). A meta step over part of w keeps only that
+part's columns of J (and entries of v).
 """
 
 import json
@@ -58,12 +59,17 @@ def long_way(meltr: MELTR, w0: list[float], batches: list, gamma: float) -> tupl
     for batch in batches:  # eq. (12): w <- w - alpha J^T g
         g = input_gradient(meltr, toy_losses(w, batch))
         w = w - ALPHA * toy_jacobian(w, batch).T @ g
-    batch = batches[-1]  # the meta step's training losses: the last batch at the new w
-    losses, J = toy_losses(w, batch), toy_jacobian(w, batch)
+    # the meta step's training losses: the last batch at the new w
+    return w, meta_step_long_way(meltr, w, batches[-1], gamma, columns=[0, 1])
+
+
+def meta_step_long_way(meltr: MELTR, w: torch.Tensor, batch: tuple, gamma: float, columns: list[int]) -> list[torch.Tensor]:
+    """Eq. (13) with plain SGD, the hypergradient seeing only the parameters ``columns`` of w."""
+    losses, J = toy_losses(w, batch), toy_jacobian(w, batch)[:, columns]
     phi = list(meltr.parameters())
     g = input_gradient(meltr, losses)
     sign = torch.sign(meltr(losses) - losses.sum()).item()
-    v = 2 * (w.sum() - D) * torch.ones(2, dtype=torch.float64) + gamma * sign * J.T @ (g - 1)  # dL_primary/dw
+    v = 2 * (w.sum() - D) * torch.ones(len(columns), dtype=torch.float64) + gamma * sign * J.T @ (g - 1)  # dL_primary/dw
     u = (J @ v).detach()
     mixed = torch.autograd.grad(input_gradient(meltr, losses, create_graph=True) @ u, phi, allow_unused=True)
     direct = torch.autograd.grad(gamma * sign * meltr(losses), phi, allow_unused=True)
@@ -71,7 +77,7 @@ def long_way(meltr: MELTR, w0: list[float], batches: list, gamma: float) -> tupl
     for p, m, dr in zip(phi, mixed, direct):
         hyper = (dr if dr is not None else 0) - (m if m is not None else 0)
         new_phi.append((p - BETA * hyper).detach())
-    return w, new_phi
+    return new_phi
 
 
 def run_ours(meltr: MELTR, w0: list[float], batches: list, **kwargs) -> tuple[torch.Tensor, dict]:
@@ -97,6 +103,23 @@ def test_one_step_equals_the_long_way(gamma, k):
         moved += (p.detach() - p0).abs().sum().item()
     assert moved > 1e-6  # the meta step did something
     assert info["meta_primary"] == pytest.approx(primary(w).item(), rel=1e-12)  # evaluated at w after the K steps
+
+
+@pytest.mark.parametrize("column", [0, 1])
+def test_a_meta_step_over_part_of_w_sees_only_that_part(column):
+    """``params`` a subset of w: the long way with J and dL_primary/dw cut to that subset's columns
+    (w1 alone is not reached by L2, w2 alone not by L1: rows without a gradient)."""
+    w = torch.tensor([0.6, -0.3], dtype=torch.float64)
+    expected = meta_step_long_way(make_meltr(0.5), w, BATCHES[1], 0.5, columns=[column])
+    meltr = make_meltr(0.5)
+    parts = [w[0].clone().requires_grad_(True), w[1].clone().requires_grad_(True)]
+    whole = torch.stack(parts)
+    AIDFPLite(meltr, meta_optimizer=torch.optim.SGD(meltr.parameters(), lr=BETA)).meta_step(
+        [parts[column]], toy_losses(whole, BATCHES[1]), primary(whole))
+    for p, q in zip(meltr.parameters(), expected):
+        torch.testing.assert_close(p.detach(), q, atol=1e-12, rtol=0)
+    full = meta_step_long_way(make_meltr(0.5), w, BATCHES[1], 0.5, columns=[0, 1])
+    assert max((a - b).abs().max().item() for a, b in zip(expected, full)) > 1e-6  # the subset changes the step
 
 
 def test_the_direct_term_matters_when_gamma_is_positive():

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmdemo.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.media.video import read_frames
-from training.data.caption_annotations import read_msrvtt
 from training.data.synthetic_captions import (
     ACTIONS,
     COLOURS,
@@ -24,7 +24,6 @@ from training.data.synthetic_captions import (
     generate,
     generate_examples,
     main,
-    read_transcripts,
     render_frames,
 )
 

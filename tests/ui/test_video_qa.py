@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mmdemo.media.subtitles import Caption
-from mmdemo.pipelines.locate_answer import LocateResult, Source
+from mmdemo.pipelines.locate_answer import LocateResult, ReaderAnswer, Source
 from mmdemo.ui import video_qa
 
 
@@ -49,3 +49,22 @@ def test_transcript_text():
 def test_playing_text_says_what_plays_or_that_there_is_no_video():
     assert video_qa.playing_text(result(), 0) == "Playing answer #1: Chin tuck, 0:02.0 – 0:28.3"
     assert video_qa.playing_text(result(), 1).startswith("No video for answer #2: Minor burn")
+
+
+def test_highlighted_transcript_labels_the_readers_sentences():
+    captions = [Caption(2.0, 6.0, "Sit tall."), Caption(6.0, 9.0, "Tuck your chin."), Caption(9.0, 12.0, "Hold it.")]
+    reading = ReaderAnswer("Tuck your chin. Hold", (captions[1], captions[2]))
+    assert video_qa.highlighted_transcript(captions, reading) == [
+        ("[0:02.0] Sit tall.\n", None), ("[0:06.0] Tuck your chin.\n", "answer"), ("[0:09.0] Hold it.\n", "answer")]
+    assert [label for _, label in video_qa.highlighted_transcript(captions, None)] == [None, None, None]
+
+
+def test_api_json_carries_the_readers_answer():
+    payload = result().to_json()
+    assert payload["answer_text"] is None and payload["answer_sentences"] == []  # no reader installed
+    with_reader = result()
+    with_reader.reading = ReaderAnswer("Sit tall", (Caption(2.0, 6.0, "Sit tall."),))
+    payload = with_reader.to_json()
+    assert payload["answer_text"] == "Sit tall"
+    assert payload["answer_sentences"] == [{"start": 2.0, "end": 6.0, "text": "Sit tall."}]
+    assert {"video_id", "start", "end", "score", "candidates", "models"} <= set(payload)  # the contract stays

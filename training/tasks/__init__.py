@@ -16,6 +16,7 @@ TASKS: dict[str, str] = {
     "scene": "training.tasks.scene:SceneTask",
     "caption": "training.tasks.caption:CaptionTask",
     "extractive-qa": "training.tasks.extractive_qa:ExtractiveQATask",
+    "segmentation": "training.tasks.segmentation:SegmentationTask",
 }
 
 

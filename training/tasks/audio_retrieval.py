@@ -34,6 +34,7 @@ from mmdemo.models.dual_encoder import (
 )
 from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import AugmentConfig, CaptionAugmenter
+from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
 
 
@@ -106,7 +107,10 @@ class AudioRetrievalTask(Task):
     selection_mode = "max"
 
     def build_model(self, init: str) -> DualEncoder:
-        model = DualEncoder.from_config(self.config.model, pretrained=init == "pretrained")
+        """From scratch: a random text encoder, trained whole, and a random PaSST (never its release weights)."""
+        self.init = init
+        model = DualEncoder.from_config(self.model_config(), pretrained=is_pretrained(init))
+        init_encoder_(model.text.backbone, init)
         # collate (maybe in a DataLoader worker) tokenizes the captions
         self.tokenize = partial(tokenize_captions, model.text.tokenizer, max_length=self.config.model.text.max_length)
         return model
@@ -165,6 +169,10 @@ class AudioRetrievalTask(Task):
         logits = model.logit_scale().float() * torch.from_numpy(similarity[firsts, :pairs]).T
         metrics["loss"] = float(nt_xent(logits))
         return metrics
+
+    def model_config(self) -> DualEncoderConfig:
+        """``config.model``; from scratch the whole text encoder trains (and is exported)."""
+        return scratch_config(self.config.model, self.init, "text_train_layers")
 
     def export_state(self, model: DualEncoder) -> dict[str, torch.Tensor]:
         return model.trained_state_dict()

@@ -16,8 +16,9 @@ every K-th training batch, ``compute_losses`` first takes AID-FP-Lite's meta ste
 MELTR from that batch and a meta batch, then returns the batch's M(L), and the trainer's optimizer
 takes the inner step (eq. 12) on the captioner. MELTR's parameters require no gradient outside
 the meta step, so the trainer's optimizer never sees them; they live in the model (the training
-checkpoints carry them) and in the export (``meltr.*``). Its Adam moments are not checkpointed: a
-resumed run restarts them, and the per-epoch record below starts again from the resumed epoch.
+checkpoints carry them) and in the export (``meltr.*``). The rest of MELTR's training state (its
+Adam moments, the batch counter that places the meta steps, the meta batches' generator, the
+record below) goes into the training checkpoints too (``state``), so ``--resume`` continues exactly.
 
 Recorded per epoch (``MELTRRecorder``, the paper's Figures 3-4): each loss's weight dC/dL_t
 averaged over the epoch's batches, and the transformation curves; for the baselines these are
@@ -39,6 +40,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
+from mmdemo.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.captioning_metrics import caption_scores
 from mmdemo.frame_features import load_frame_features
 from mmdemo.models.captioner import (
@@ -52,8 +54,6 @@ from mmdemo.models.captioner import (
     pad_frames,
 )
 from mmdemo.models.meltr import MELTR, MELTRConfig
-from training.data.caption_annotations import read_msrvtt
-from training.data.synthetic_captions import read_transcripts
 from training.meltr import (
     COMBINERS,
     AIDFPLite,
@@ -61,7 +61,9 @@ from training.meltr import (
     LossCombiner,
     MELTRRecorder,
 )
+from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
+from training.train_state import flatten_optimizer, unflatten_optimizer
 from training.trainer import to_device
 
 MODES = ("V", "V+T")  # UniVL's captioning inputs: video alone, or video + transcript
@@ -84,6 +86,10 @@ class CaptionTaskConfig:
     aid: AIDFPLiteConfig = field(default_factory=AIDFPLiteConfig)
     meta_fraction: float = 0.1  # A.3: the share of train held aside as meta-data (ours: 10 %)
     meta_batch_size: int = 16  # clips per meta batch (the primary loss of eq. 7)
+    # The captioner parameters w the hypergradient (eq. 11) sees, as name prefixes (e.g. "cross."
+    # for the cross-modal encoder); () = all of them, as the paper. A subset makes the meta step
+    # cheaper and its hypergradient coarser (ours: an option; AIDFPLite.meta_step).
+    meta_params: tuple[str, ...] = ()
     annotations: str = "annotations.json"  # files under --data
     transcripts: str = "transcripts.json"
     features: str = "features"
@@ -194,12 +200,18 @@ class CaptionTask(Task):
 
     def build_model(self, init: str) -> MELTRCaptioner:
         """The captioner first, then MELTR, so that the captioner starts the same whatever the combiner."""
-        captioner = Captioner.from_config(self.config.model, pretrained=init == "pretrained")
+        self.init = init
+        captioner = Captioner.from_config(self.model_config(), pretrained=is_pretrained(init))
+        init_encoder_(captioner.text.backbone, init)
         self.tokenizer = captioner.text.tokenizer
         model = MELTRCaptioner(captioner, MELTR(self.config.meltr))
         self.combiner = LossCombiner(self.config.combiner, LOSS_NAMES.index(PRIMARY_LOSS), model.meltr)
         self.aid = AIDFPLite(model.meltr, self.config.aid)
         return model
+
+    def model_config(self) -> CaptionerConfig:
+        """``config.model``; from scratch the whole text encoder trains (and is exported)."""
+        return scratch_config(self.config.model, self.init, "text_train_layers")
 
     def build_datasets(self, data_dir: Path) -> tuple[Dataset, Dataset | None]:
         cfg = self.config
@@ -272,10 +284,12 @@ class CaptionTask(Task):
         """Eq. (11), (13) at the current captioner: this batch's losses, the primary loss on a meta batch."""
         picks = torch.randint(len(self.meta_set), (self.config.meta_batch_size,), generator=self.meta_rng)
         meta = to_device(self.collate([self.meta_set[int(i)] for i in picks]), model.captioner.device)
-        params = [p for p in model.captioner.parameters() if p.requires_grad]
+        prefixes = self.config.meta_params
+        params = [p for name, p in model.captioner.named_parameters()
+                  if p.requires_grad and (not prefixes or name.startswith(prefixes))]
         with trainable(model.meltr):
             losses = model(batch)
-            self.aid.meta_step(params, loss_vector(losses), model.primary_loss(meta))
+            self.aid.meta_step(params, [losses[name] for name in LOSS_NAMES], model.primary_loss(meta))
         return losses
 
     def evaluate(self, model: MELTRCaptioner, batches: Iterable[CaptionBatch]) -> dict[str, float]:
@@ -298,6 +312,27 @@ class CaptionTask(Task):
         if self.recorded:
             self.recorder.end_epoch(self.train_set.epoch, self.combiner)
             self.recorded = 0
+
+    # -- resumable state ---------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """MELTR's Adam moments, the batch counter that places the meta steps, the meta batches'
+        generator and the MELTR record (MELTR's parameters are in the model's state)."""
+        optim_tensors, optim_info = flatten_optimizer(self.aid.meta_optimizer.state_dict())
+        record_tensors, record_info = self.recorder.state()
+        tensors = {f"meltr_{name}": t for name, t in optim_tensors.items()}  # meltr_optim.<index>.<name>
+        tensors.update({f"record.{name}": t for name, t in record_tensors.items()})
+        tensors["meta_rng"] = self.meta_rng.get_state()
+        return tensors, {"meta_optimizer": optim_info, "record": record_info, "batches": self.batches,
+                         "recorded": self.recorded, "samples": self.samples}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+        optim = {name[len("meltr_"):]: t for name, t in tensors.items() if name.startswith("meltr_optim.")}
+        self.aid.meta_optimizer.load_state_dict(unflatten_optimizer(optim, info["meta_optimizer"]))
+        self.recorder.load_state({name[len("record."):]: t for name, t in tensors.items() if name.startswith("record.")},
+                                 info["record"])
+        self.meta_rng.set_state(tensors["meta_rng"])
+        self.batches, self.recorded, self.samples = info["batches"], info["recorded"], info["samples"]
 
     # -- export ------------------------------------------------------------------------------
 

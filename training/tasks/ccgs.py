@@ -30,6 +30,7 @@ from mmdemo.metrics import best_iou, recall_at_k
 from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, span_targets
 from mmdemo.retrieval.bm25 import BM25Index
 from mmdemo.retrieval.corpus import Video, load_medvidqa_corpus
+from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
 
 
@@ -166,7 +167,14 @@ class CCGSTask(Task):
     selection_mode = "max"
 
     def build_model(self, init: str) -> CCGS:
-        return CCGS.from_config(self.config.model, pretrained=init == "pretrained")
+        self.init = init
+        model = CCGS.from_config(self.model_config(), pretrained=is_pretrained(init))
+        init_encoder_(model.plm, init)
+        return model
+
+    def model_config(self) -> CCGSConfig:
+        """``config.model``; from scratch the whole PLM trains (and is exported)."""
+        return scratch_config(self.config.model, self.init, "train_plm_layers")
 
     def build_datasets(self, data_dir: Path) -> tuple[QuestionSet, QuestionSet | None]:
         cfg = self.config

@@ -54,6 +54,7 @@ from mmdemo.models.scene import (
 )
 from mmdemo.models.scene_ensemble import accuracy, log_loss
 from mmdemo.tau import TAU_CLASSES, SceneItem, read_tau, setup_csv
+from training.scratch import is_pretrained
 from training.task import Task
 
 FAMILY_OF = {name: family for family, (_, _, name) in FAMILIES.items()}  # "audio" -> "scene-audio"
@@ -175,15 +176,22 @@ class SceneTask(Task):
         return FAMILY_OF[self.config.model]
 
     def model_config(self) -> AudioSceneConfig | FrameSceneConfig | FusionConfig:
-        """The chosen model's config, with one output per class of ``config.classes``."""
-        return replace(getattr(self.config, self.config.model), num_classes=len(self.config.classes))
+        """The chosen model's config, with one output per class of ``config.classes``.
+
+        From scratch its ``pretrained`` is off: random timm backbones, and for fusion features
+        of random-weight CLIP encoders (the export records it, so the app embeds frames alike).
+        """
+        config = replace(getattr(self.config, self.config.model), num_classes=len(self.config.classes))
+        if is_pretrained(self.init):
+            return config
+        return replace(config, pretrained="" if self.config.model == "fusion" else False)
 
     def build_model(self, init: str) -> torch.nn.Module:
         """``--init scratch`` forces random backbones; ``pretrained`` follows the model config's flag."""
+        self.init = init
         config = self.model_config()
         if self.config.model == "fusion":
             return CLIPLateFusion(config)
-        config = replace(config, pretrained=config.pretrained and init == "pretrained")
         return AudioSceneModel(config) if self.config.model == "audio" else FrameSceneModel(config)
 
     def build_datasets(self, data_dir: Path) -> tuple[Dataset, Dataset | None]:
@@ -206,7 +214,7 @@ class SceneTask(Task):
         return square_frames(frames, size)
 
     def _features(self, features_dir: Path):
-        encoders = [ImageEncoderConfig(model=name, pretrained=self.config.fusion.pretrained)
+        encoders = [ImageEncoderConfig(model=name, pretrained=self.model_config().pretrained)
                     for name in self.config.fusion.encoders]
         return lambda item: load_scene_features(features_dir, item.video.stem, encoders, self.config.frames)
 

@@ -14,8 +14,12 @@ does not care which dataset it reads:
 - MSRVTT, ``MSRVTT_JSFUSION_test.csv`` (columns ``key,vid_key,video_id,sentence``, the 1k-A
   test split): one clip per video, its sentences as captions, split "test", to the end of the file.
 
+- ``transcripts.json`` (``python -m training.data.synthetic_captions`` writes one): ``{video_id:
+  [{"start", "end", "text"}, ...]}``, seconds; ``read_transcripts`` joins each clip's segments.
+
 Split names are unified to "train", "val" and "test". A malformed file raises ``InputError``
-naming the file and the entry at fault.
+naming the file and the entry at fault. They live in ``mmdemo`` because both the caption task
+(``training.tasks.caption``) and ``python -m mmdemo.evaluate caption`` read these layouts.
 """
 
 from __future__ import annotations
@@ -138,3 +142,10 @@ def read_msrvtt_csv(path: str | Path) -> list[CaptionClip]:
                 raise InputError(f"{path}, line {line}: empty video_id")
             captions.setdefault(video_id, []).append(_text(row["sentence"], f"{path}, line {line}"))
     return [CaptionClip(video_id, 0.0, None, tuple(texts), "test") for video_id, texts in captions.items()]
+
+
+def read_transcripts(path: str | Path) -> dict[str, str]:
+    """``transcripts.json`` as ``{video_id: text}``, each clip's segments joined in time order."""
+    data = _load_json(Path(path))
+    return {video_id: " ".join(s["text"] for s in sorted(segments, key=lambda s: s["start"]))
+            for video_id, segments in data.items()}

@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from mmdemo.errors import InputError
-from training.data.caption_annotations import (
+from mmdemo.caption_annotations import (
     CaptionClip,
     read_msrvtt,
     read_msrvtt_csv,
     read_youcook2,
 )
+from mmdemo.errors import InputError
 
 YOUCOOK2 = {"database": {
     "GLd3aX16zBg": {"subset": "training", "duration": 241.62, "recipe_type": "113", "annotations": [

@@ -1,0 +1,84 @@
+"""SQuAD v1.1 / v2.0 JSON on tiny files: what is read, what is refused and why, and the round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmdemo.errors import InputError
+from mmdemo.squad import Answer, SquadExample, read_squad, write_squad
+
+CONTEXT = "Press the chest five centimetres deep, a hundred times a minute."
+
+
+def squad(qas, version="v1.1", context=CONTEXT):
+    return {"version": version, "data": [{"title": "CPR", "paragraphs": [{"context": context, "qas": qas}]}]}
+
+
+def write(tmp_path, data, name="squad.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_v11_file(tmp_path):
+    path = write(tmp_path, squad([
+        {"id": "q1", "question": "How deep?", "answers": [{"text": "five centimetres", "answer_start": 16},
+                                                          {"text": "five centimetres deep", "answer_start": 16}]},
+        {"id": "q2", "question": "How often?", "answers": [{"text": "a hundred times a minute", "answer_start": 39}]},
+    ]))
+    examples = read_squad(path)
+    assert [e.id for e in examples] == ["q1", "q2"]
+    assert examples[0] == SquadExample("q1", "CPR", "How deep?", CONTEXT,
+                                       (Answer("five centimetres", 16), Answer("five centimetres deep", 16)))
+    assert not examples[1].is_impossible
+
+
+def test_v20_unanswerable_question(tmp_path):
+    path = write(tmp_path, squad([{"id": "q1", "question": "Who invented it?", "answers": [], "is_impossible": True,
+                                   "plausible_answers": [{"text": "Press", "answer_start": 0}]}], version="v2.0"))
+    (example,) = read_squad(path)
+    assert example.is_impossible and example.answers == ()
+
+
+@pytest.mark.parametrize("data, message", [
+    ("{not json", "cannot read SQuAD JSON"),
+    ({"version": "v1.1"}, "missing 'data'"),
+    ({"data": {"title": "x"}}, "'data' must be a list, not {"),
+    ({"data": [{"title": "x"}]}, r"data\[0\]: missing 'paragraphs'"),
+    (squad([{"id": "q1", "question": "How deep?", "answers": [{"text": "five centimetres", "answer_start": 15}]}]),
+     r"'five centimetres' is not at answer_start 15 of its context \(the context has ' five centimetre' there\)"),
+    (squad([{"id": "q1", "question": "How deep?", "answers": [{"text": "five", "answer_start": "16"}]}]),
+     "'answer_start' must be an integer, not \"16\""),
+    (squad([{"id": "q1", "question": "  ", "answers": [{"text": "five", "answer_start": 16}]}]), "the question is empty"),
+    (squad([{"id": "q1", "question": "How deep?", "answers": []}]), "no answers"),
+    (squad([{"id": "q1", "question": "Who?", "answers": [{"text": "Press", "answer_start": 0}], "is_impossible": True}]),
+     "is_impossible but has answers"),
+    (squad([{"id": "q1", "question": "How deep?", "answers": [{"text": "five", "answer_start": 16}]}] * 2), "appears twice"),
+])
+def test_malformed_files_are_refused_saying_where(tmp_path, data, message):
+    with pytest.raises(InputError, match=message):
+        read_squad(write(tmp_path, data))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_squad(tmp_path / "absent.json")
+
+
+def test_write_then_read_is_the_same_examples(tmp_path):
+    examples = [
+        SquadExample("a", "CPR", "How deep?", CONTEXT, (Answer("five centimetres", 16),)),
+        SquadExample("b", "CPR", "How often?", CONTEXT, (Answer("a hundred times a minute", 39),)),
+        SquadExample("c", "Burns", "What first?", "Cool the burn.", (Answer("Cool the burn", 0),)),
+    ]
+    write_squad(tmp_path / "v1.json", examples)
+    data = json.loads((tmp_path / "v1.json").read_text())
+    assert data["version"] == "v1.1" and len(data["data"]) == 2
+    assert len(data["data"][0]["paragraphs"]) == 1  # one paragraph per distinct context
+    assert read_squad(tmp_path / "v1.json") == examples
+    with_impossible = examples + [SquadExample("d", "Burns", "Who?", "Cool the burn.", (), True)]
+    write_squad(tmp_path / "v2.json", with_impossible)
+    assert json.loads((tmp_path / "v2.json").read_text())["version"] == "v2.0"
+    assert read_squad(tmp_path / "v2.json") == with_impossible
