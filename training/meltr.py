@@ -22,9 +22,8 @@ The bracket is the implicit-function hypergradient of eq. (9) with the Hessian d
 taken as the identity (eq. 11). Since dL_aux/dw = J^T dM/dL (J = dL/dw), its second term only
 needs the T numbers c = J dL_primary/dw, one per loss; ``AIDFPLite.meta_step`` gets them from
 J's rows, one plain autograd backward per loss, and no second derivative of the backbone is
-ever formed. The first term is non-zero only
-through the regularizer (gamma > 0). The authors' release drops it and keeps only the second;
-we follow eq. (9)/(11).
+ever formed. The first term is non-zero only through the regularizer (gamma > 0). The authors'
+release drops it and keeps only the second; we follow eq. (9)/(11).
 """
 
 from __future__ import annotations
@@ -157,7 +156,7 @@ class AIDFPLite:
         z = gamma * torch.sign(aux.detach() - vector.detach().sum()) * (g.detach() - 1)  # gamma dR/dL
         rows = [torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) for loss in losses]
         u = list(torch.autograd.grad(primary, params, allow_unused=True))  # dLhat/dw, on the meta batch
-        for weight, row in zip(z, rows):  # + gamma dR/dw = J^T z
+        for weight, row in zip(z, rows) if gamma else ():  # + gamma dR/dw = J^T z
             u = [_plus(a, None if b is None else weight * b) for a, b in zip(u, row)]
         zero = torch.zeros((), dtype=z.dtype, device=z.device)
         c = torch.stack([sum(((a * b).sum() for a, b in zip(row, u) if a is not None and b is not None), zero)
