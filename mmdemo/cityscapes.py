@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdemo.errors import InputError
+from mmdemo.errors import InputError, first_names
 
 # The 19 classes of the Cityscapes benchmark in train-id order: (name, label id, colour), from
 # cityscapesScripts' helpers/labels.py. The paper's Table 1 lists the same classes in this order.
@@ -57,7 +57,6 @@ LABEL_TO_TRAIN[[label_id for _, label_id, _ in TRAIN_LABELS]] = np.arange(len(TR
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIX = "_leftImg8bit.png"
 LABEL_SUFFIX = "_gtFine_labelIds.png"
-SHOWN_NAMES = 5  # offending names an error message lists before "..."
 
 
 @dataclass(frozen=True)
@@ -96,10 +95,10 @@ def read_cityscapes(root: str | Path, split: str) -> tuple[CityscapesItem, ...]:
     unlabelled, orphans = sorted(images.keys() - labels.keys()), sorted(labels.keys() - images.keys())
     if unlabelled:
         raise InputError(f"{len(unlabelled)} images in {images_dir} have no {LABEL_SUFFIX} file under "
-                         f"{labels_dir}: {_first(unlabelled)}")
+                         f"{labels_dir}: {first_names(unlabelled)}")
     if orphans:
         raise InputError(f"{len(orphans)} label files in {labels_dir} have no {IMAGE_SUFFIX} image under "
-                         f"{images_dir}: {_first(orphans)}")
+                         f"{images_dir}: {first_names(orphans)}")
     return tuple(CityscapesItem(images[key], labels[key], key.split("/")[0]) for key in sorted(images))
 
 
@@ -140,8 +139,3 @@ def _open(path: Path):
             return image
     except OSError as error:  # missing, truncated or not an image (PIL's UnidentifiedImageError too)
         raise InputError(f"{path} is not a readable image ({error}).") from None
-
-
-def _first(names: list[str]) -> str:
-    shown = ", ".join(names[:SHOWN_NAMES])
-    return shown + (", ..." if len(names) > SHOWN_NAMES else "")

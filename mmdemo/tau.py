@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmdemo.errors import first_names
+
 # The ten scene classes of TAU Urban (Audio-Visual) Scenes, in the dataset's own order.
 TAU_CLASSES = (
     "airport", "shopping_mall", "metro_station", "street_pedestrian", "public_square",
@@ -29,7 +31,6 @@ TAU_CLASSES = (
 )
 COLUMNS = ("filename_audio", "filename_video", "scene_label")
 SPLITS = ("train", "evaluate")
-SHOWN_NAMES = 5  # offending names an error message lists before "..."
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def read_tau(root: str | Path, split: str = "train", fold: int = 1, classes: Seq
     classes = tuple(classes)
     unknown = sorted({label for _, _, label in rows} - set(classes))
     if unknown:
-        raise ValueError(f"{csv_path}: labels not in the class list {list(classes)}: {_first(unknown)}")
+        raise ValueError(f"{csv_path}: labels not in the class list {list(classes)}: {first_names(unknown)}")
     index = {name: i for i, name in enumerate(classes)}
     items, missing = [], []
     for audio_cell, video_cell, label in rows:
@@ -85,7 +86,7 @@ def read_tau(root: str | Path, split: str = "train", fold: int = 1, classes: Seq
         missing += [cell for cell, path in ((audio_cell, audio), (video_cell, video)) if not path.is_file()]
         items.append(SceneItem(audio, video, label, index[label]))
     if missing:
-        raise FileNotFoundError(f"{len(missing)} files listed in {csv_path.name} are missing under {root}: {_first(missing)}")
+        raise FileNotFoundError(f"{len(missing)} files listed in {csv_path.name} are missing under {root}: {first_names(missing)}")
     return SceneSplit(tuple(items), classes)
 
 
@@ -109,7 +110,7 @@ def read_setup_csv(csv_path: Path) -> list[tuple[str, str, str]]:
             seen.add(cells[0])
             rows.append(cells)
     if duplicates:
-        raise ValueError(f"{csv_path}: {len(duplicates)} duplicate rows: {_first(duplicates)}")
+        raise ValueError(f"{csv_path}: {len(duplicates)} duplicate rows: {first_names(duplicates)}")
     if not rows:
         raise ValueError(f"{csv_path} lists no clips")
     return rows
@@ -118,8 +119,3 @@ def read_setup_csv(csv_path: Path) -> list[tuple[str, str, str]]:
 def _resolve(root: Path, cell: str, folder: str) -> Path:
     """``audio/x.wav`` is relative to ROOT; a bare ``x.wav`` lies in ROOT/<folder>."""
     return root / cell if "/" in cell else root / folder / cell
-
-
-def _first(names: Sequence[str]) -> str:
-    shown = ", ".join(map(str, names[:SHOWN_NAMES]))
-    return shown + (", ..." if len(names) > SHOWN_NAMES else "")

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mmdemo.config import Settings
@@ -150,11 +151,8 @@ class AnswerLocator:
         self._encoder = None
         self._corpus_index: CorpusIndex | None = None
         self._corpus_media: dict[str, Path | None] = {}
-        self._ccgs = None
-        self._ccgs_loaded = False
+        self._exports: dict[str, Any] = {}  # optional trained models by export dir name; None = not installed
         self._corpus_ccgs = None  # CCGSSearch over the bundled corpus, built with it
-        self._span_qa = None
-        self._span_qa_loaded = False
         self._load_lock = threading.Lock()
         # HF fast tokenizers are not safe to call from two threads at once; searching is
         # milliseconds, so requests take turns here and only clip cutting runs in parallel.
@@ -207,28 +205,26 @@ class AnswerLocator:
 
     def ccgs(self):
         """The trained CCGS localizer, or None when no CCGS export is installed."""
-        with self._load_lock:
-            if not self._ccgs_loaded:
-                if self.ccgs_path().is_dir():
-                    from mmdemo.models.ccgs import load_ccgs
+        from mmdemo.models.ccgs import load_ccgs
 
-                    self._ccgs = load_ccgs(self.ccgs_path()).to(self.settings.device)
-                self._ccgs_loaded = True
-            return self._ccgs
+        return self._optional_export(CCGS_DIR, load_ccgs)
 
     def span_qa_path(self) -> Path:
         return self.settings.checkpoint_root / SPAN_QA_DIR
 
     def span_qa(self):
         """The extractive span QA reader, or None when no span QA export is installed."""
-        with self._load_lock:
-            if not self._span_qa_loaded:
-                if self.span_qa_path().is_dir():
-                    from mmdemo.models.span_qa import load_span_qa
+        from mmdemo.models.span_qa import load_span_qa
 
-                    self._span_qa = load_span_qa(self.span_qa_path()).to(self.settings.device)
-                self._span_qa_loaded = True
-            return self._span_qa
+        return self._optional_export(SPAN_QA_DIR, load_span_qa)
+
+    def _optional_export(self, name: str, load: Callable[[Path], Any]):
+        """The model exported under ``<checkpoints>/<name>``, loaded once on first use; None when absent."""
+        with self._load_lock:
+            if name not in self._exports:
+                path = self.settings.checkpoint_root / name
+                self._exports[name] = load(path).to(self.settings.device) if path.is_dir() else None
+            return self._exports[name]
 
     def read_answer(self, question: str, captions: list[Caption]) -> ReaderAnswer | None:
         """The sentence(s) of ``captions`` that answer ``question``; None without a reader."""

@@ -19,11 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdemo.errors import InputError
+from mmdemo.errors import InputError, first_names
 
 SPLITS = ("development", "validation", "evaluation")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
-SHOWN_NAMES = 5  # offending names an error message lists before "..."
 
 
 @dataclass(frozen=True)
@@ -91,11 +90,11 @@ def read_captions_csv(csv_path: str | Path, audio_dir: str | Path, variants_path
                 raise InputError(f"{csv_path}, line {reader.line_num}: {name!r} has no caption (all caption cells are empty)")
             entries[name] = (_find_audio(audio_dir, name, present), captions)
     if duplicates:
-        raise InputError(f"{csv_path}: {len(duplicates)} duplicate file_name rows: {_first(duplicates)}")
+        raise InputError(f"{csv_path}: {len(duplicates)} duplicate file_name rows: {first_names(duplicates, repr)}")
     missing = [name for name, (path, _) in entries.items() if path is None]
     if missing:
         raise InputError(
-            f"{len(missing)} of {len(entries)} audio files listed in {csv_path.name} are missing from {audio_dir}: {_first(missing)}"
+            f"{len(missing)} of {len(entries)} audio files listed in {csv_path.name} are missing from {audio_dir}: {first_names(missing, repr)}"
         )
     variants = _read_variants(Path(variants_path), entries) if variants_path is not None else {}
     return [
@@ -136,8 +135,3 @@ def _find_audio(audio_dir: Path, name: str, present: set[str]) -> Path | None:
     stem = Path(name).stem if Path(name).suffix.lower() in AUDIO_EXTENSIONS else name
     candidates = [name] + [name + ext for ext in AUDIO_EXTENSIONS] + [stem + ext for ext in AUDIO_EXTENSIONS]
     return next((audio_dir / candidate for candidate in candidates if candidate in present), None)
-
-
-def _first(names: list[str]) -> str:
-    shown = ", ".join(repr(name) for name in names[:SHOWN_NAMES])
-    return shown + (", ..." if len(names) > SHOWN_NAMES else "")
