@@ -13,14 +13,16 @@ def setup_commands() -> list[str]:
 
 def test_readme_starts_with_run_and_test_commands():
     run_app, run_tests = setup_commands()
-    assert "python app.py" in run_app
-    assert "pytest" in run_tests
+    assert run_app.strip() == "pip install -r requirements.txt -e . && python app.py"  # the run lock
+    assert run_tests.strip() == "pip install -r requirements-test.txt -e . && pytest"  # the test lock
 
 
 def test_ci_runs_the_readme_test_command_word_for_word():
     _, run_tests = setup_commands()
-    ci_script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert run_tests.strip() in ci_script.splitlines()
+    ci_script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert run_tests.strip() in ci_script
+    venv = next(i for i, line in enumerate(ci_script) if "-m venv" in line)
+    assert venv < ci_script.index(run_tests.strip())  # in a new virtual environment, every run
 
 
 def test_spaces_front_matter_points_at_the_app():

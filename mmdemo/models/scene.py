@@ -36,6 +36,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
+from mmdemo.media.spectrogram import MelSpectrogram, deltas
 
 # Table 2 backbones as timm names. Built with 10 classes they have Table 5's parameter counts
 # (regnetx_064 24.60M, resnest50d 25.45M, hrnet_w18 19.27M), which is how the names were chosen.
@@ -67,7 +68,7 @@ class AudioSceneConfig:
     hop: int = 512  # section 2.1: hop_length = 512
     # Section 2.1 makes the log-mel with librosa; its power_to_db default floors dB at 80 below
     # each segment's peak. The delta window is not given; ours: the standard 5-frame regression
-    # (torchaudio's compute_deltas), and delta-delta is the delta of the delta.
+    # (mmdemo.media.spectrogram.deltas), and delta-delta is the delta of the delta.
     top_db: float = 80.0
     delta_width: int = 5
     segment_seconds: float = 1.0  # section 2.1: every 10 s clip is cut into ten 1 s segments
@@ -92,28 +93,18 @@ class LogMelDeltas(nn.Module):
 
     def __init__(self, config: AudioSceneConfig) -> None:
         super().__init__()
-        import torchaudio
-
         self.config = config
-        fb = torchaudio.functional.melscale_fbanks(
-            config.n_fft // 2 + 1, 0.0, config.sample_rate / 2, config.n_mels, config.sample_rate,
-            norm="slaney", mel_scale="slaney",
-        )
-        self.register_buffer("fb", fb, persistent=False)  # (freqs, n_mels)
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.mel = MelSpectrogram(config.sample_rate, config.n_fft, config.hop, config.n_mels,
+                                  scale="slaney", area_normalize=True)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        from torchaudio.functional import compute_deltas
-
         c = self.config
         with torch.autocast(waveform.device.type, enabled=False):  # dB of tiny powers needs float32
-            spec = torch.stft(waveform.float(), c.n_fft, c.hop, window=self.window, center=True,
-                              pad_mode="reflect", return_complex=True).abs().pow(2)
-            mel = (spec.transpose(1, 2) @ self.fb).transpose(1, 2)  # (B, n_mels, frames)
+            mel = self.mel(waveform.float())  # (B, n_mels, frames)
             db = 10.0 * torch.log10(mel.clamp_min(1e-10))
             db = torch.maximum(db, db.amax(dim=(1, 2), keepdim=True) - c.top_db)
-            delta = compute_deltas(db, win_length=c.delta_width)
-            delta2 = compute_deltas(delta, win_length=c.delta_width)
+            delta = deltas(db, c.delta_width)
+            delta2 = deltas(delta, c.delta_width)
         return torch.stack([db, delta, delta2], dim=1)
 
 
