@@ -1,9 +1,11 @@
 """Subtitles from SRT, WebVTT, MedVidQA JSON and streams embedded in a container.
 
-Parsers turn a format into ``Caption``s with markup removed (lines kept, joined by "\\n");
+Parsers turn a format into ``Caption``s with markup removed (lines kept, joined by "\\n"), and
+``to_srt``/``to_vtt`` write them back out;
 ``clean_captions`` then makes them usable for retrieval: ordered, disjoint, one line each,
 without the repeated text of YouTube's rolling captions. ``load_subtitles`` and
-``extract_embedded`` return cleaned captions.
+``extract_embedded`` return cleaned captions, refusing more than ``max_cues`` cues before any
+work that grows with their number; ``clip_to_duration`` fits them to the media they belong to.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import codecs
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +141,16 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def load_subtitles(path: str | Path, max_mb: float = 5.0) -> list[Caption]:
-    """Cleaned captions from an .srt, .vtt or MedVidQA .json file.
+def _check_cue_count(captions: list[Caption], max_cues: int | None, name: str) -> None:
+    if max_cues is not None and len(captions) > max_cues:
+        raise InputError(
+            f"{name} has {len(captions):,} cues; the limit is {max_cues:,} per video. "
+            "Upload the subtitles of this one video (split a longer recording into parts)."
+        )
+
+
+def load_subtitles(path: str | Path, max_mb: float = 5.0, max_cues: int | None = None) -> list[Caption]:
+    """Cleaned captions from an .srt, .vtt or MedVidQA .json file (``max_cues``: None = no limit).
 
     The format is sniffed from the content (a WEBVTT header, JSON brackets, else SRT-style
     cues), so a mislabelled extension still works.
@@ -160,6 +171,7 @@ def load_subtitles(path: str | Path, max_mb: float = 5.0) -> list[Caption]:
         captions = parse_vtt(text)
     else:
         captions = parse_srt(text)
+    _check_cue_count(captions, max_cues, f"Subtitle file '{path.name}'")
     captions = clean_captions(captions)
     if not captions:
         raise InputError(
@@ -169,7 +181,7 @@ def load_subtitles(path: str | Path, max_mb: float = 5.0) -> list[Caption]:
     return captions
 
 
-def extract_embedded(video_path: str | Path, stream: int = 0) -> list[Caption]:
+def extract_embedded(video_path: str | Path, stream: int = 0, max_cues: int | None = None) -> list[Caption]:
     """Cleaned captions of the ``stream``-th subtitle track (mp4 mov_text, mkv srt/ass, ...)."""
     info = probe(video_path)
     tracks = info.subtitle_streams
@@ -186,7 +198,9 @@ def extract_embedded(video_path: str | Path, stream: int = 0) -> list[Caption]:
         )
     args = [*input_args(info.path), "-map", f"0:s:{stream}", "-f", "srt", "-loglevel", "error", "-"]
     raw = run_ffmpeg(args)
-    captions = clean_captions(parse_srt(raw.decode("utf-8", "replace")))
+    captions = parse_srt(raw.decode("utf-8", "replace"))
+    _check_cue_count(captions, max_cues, f"Subtitle track {stream} of '{info.path.name}'")
+    captions = clean_captions(captions)
     if not captions:
         raise InputError(f"Subtitle track {stream} of '{info.path.name}' has no captions.")
     return captions
@@ -237,3 +251,50 @@ def clean_captions(captions: list[Caption]) -> list[Caption]:
             end = max(start, min(end, merged[i + 1][0]))
         out.append(Caption(start, end, " ".join(lines)))
     return out
+
+
+def _stamp(seconds: float, decimal: str) -> str:
+    ms = round(max(0.0, seconds) * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{decimal}{ms % 1000:03d}"
+
+
+def _cue_text(text: str) -> str:
+    """Caption text that cannot end a cue early (an empty line would) or fake a timing line."""
+    return "\n".join(line.replace("-->", "->") for line in _lines(text)) or "..."
+
+
+def to_srt(captions: Sequence[Caption]) -> str:
+    """SubRip text: numbered cues, ``HH:MM:SS,mmm`` times."""
+    return "\n".join(f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{_cue_text(c.text)}\n"
+                     for i, c in enumerate(captions, 1))
+
+
+def to_vtt(captions: Sequence[Caption]) -> str:
+    """WebVTT text: the header, then cues with ``HH:MM:SS.mmm`` times."""
+    cues = "\n".join(f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{_cue_text(c.text)}\n" for c in captions)
+    return "WEBVTT\n\n" + cues
+
+
+def parse_rows(rows: Sequence[Sequence]) -> list[Caption]:
+    """Captions from (start seconds, end seconds, text) rows, e.g. a transcript table a person edited.
+
+    Rows with no text are dropped; times must be numbers with start <= end.
+    """
+    captions = []
+    for i, row in enumerate(rows, 1):
+        if len(row) < 3 or not str(row[2] or "").strip():
+            continue
+        try:
+            start, end = float(row[0]), float(row[1])
+        except (TypeError, ValueError) as e:
+            raise InputError(f"Transcript row {i}: start and end must be seconds (numbers), got {row[0]!r} and {row[1]!r}.") from e
+        if not 0 <= start <= end:
+            raise InputError(f"Transcript row {i}: the start ({start:g} s) must be at least 0 and not after the end ({end:g} s).")
+        captions.append(Caption(round(start, 3), round(end, 3), " ".join(str(row[2]).split())))
+    return captions
+
+
+def clip_to_duration(captions: Sequence[Caption], duration: float) -> list[Caption]:
+    """The captions that start before ``duration``, with times cut to [0, duration]: times
+    outside the media would put answers where there is nothing to play."""
+    return [Caption(max(c.start, 0.0), min(max(c.end, 0.0), duration), c.text) for c in captions if c.start < duration]

@@ -14,11 +14,15 @@ import numpy as np
 
 from mmdemo.config import Limits
 from mmdemo.errors import InputError
-from mmdemo.media.ffmpeg import input_args, measure_duration, read_header, run_ffmpeg, summarize_stderr
+from mmdemo.media.ffmpeg import DEFAULT_MAX_OUTPUT, input_args, measure_duration, read_header, run_ffmpeg, summarize_stderr
 
-# Demuxers that hold one still picture (or text art) rather than a moving video.
-_STILL_FORMATS = {"image2", "tty"}  # plus every "*_pipe" image demuxer
+# How still pictures begin (PNG, JPEG, GIF; WebP below): ffmpeg's allow-list refuses them
+# anyway; recognising them first lets the message say what the person uploaded.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _MIN_CLIP_SECONDS = 0.5
+# A stream that decodes to less than this share of what its container announces (less one
+# second of slack for frame and packet rounding) is damaged, usually cut short.
+_MIN_DECODED_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ def probe(path: str | Path) -> MediaInfo:
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"The file '{path.name}' is empty (0 bytes).")
+    if _is_still_image(path):
+        raise InputError(f"'{path.name}' is a still image; upload a video or audio clip.")
     header = read_header(path)
     parsed = _parse_header(header)
     if parsed["container"] is None:
@@ -187,9 +193,11 @@ def _minutes(seconds: float) -> str:
     return f"{m} min {s} s" if m else f"{s} s"
 
 
-def is_still_image(info: MediaInfo) -> bool:
-    """A picture (PNG, JPEG, ...) rather than a moving video, judged by ffmpeg's demuxer."""
-    return info.container in _STILL_FORMATS or info.container.endswith("_pipe")
+def _is_still_image(path: Path) -> bool:
+    """A picture file (by its first bytes, whatever its name), rather than a moving video."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return head.startswith(_IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
@@ -206,8 +214,6 @@ def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
     info = probe(path)
     if not info.has_video:
         raise InputError(f"'{path.name}' has no video stream (it looks like an audio-only file).")
-    if is_still_image(info):
-        raise InputError(f"'{path.name}' is a still image, not a video.")
     if info.duration > limits.max_video_seconds:
         raise InputError(
             f"This video is {_minutes(info.duration)} long; the limit is "
@@ -251,13 +257,34 @@ def read_frames(
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-loglevel", "error"]
     if max_frames is not None:
         args += ["-frames:v", str(int(max_frames))]
-    raw = run_ffmpeg([*args, "-"])
     frame_bytes = width * height * 3
+    expected = info.duration if max_frames is None else min(info.duration, max_frames / fps)
+    raw = run_ffmpeg([*args, "-"], max_output=output_bound(expected or None, fps * frame_bytes))
     n = len(raw) // frame_bytes
     if n == 0:
         raise InputError(f"No frames could be decoded from '{info.path.name}'.")
+    check_decoded_length(info, n / fps, expected, "video")
     frames = np.frombuffer(raw, np.uint8, count=n * frame_bytes).reshape(n, height, width, 3)
     return frames.copy(), np.arange(n, dtype=np.float64) / fps
+
+
+def output_bound(seconds: float | None, bytes_per_second: float) -> int:
+    """Most bytes a decode of ``seconds`` may write (generous: headers can be a little off)."""
+    if not seconds:
+        return DEFAULT_MAX_OUTPUT
+    return int((1.5 * seconds + 5.0) * bytes_per_second)
+
+
+def check_decoded_length(info: MediaInfo, decoded_seconds: float, wanted_seconds: float, what: str) -> None:
+    """Refuse a stream that ends well before its container says it does (a truncated upload):
+    answering from the part that survived would look right and be wrong."""
+    if info.container == "mp3":
+        return  # an MP3's duration is estimated from its bitrate
+    if decoded_seconds < _MIN_DECODED_SHARE * wanted_seconds - 1.0:
+        raise InputError(
+            f"'{info.path.name}' is damaged: it announces {wanted_seconds:.1f} s of {what} but only "
+            f"{decoded_seconds:.1f} s could be decoded (the file may be cut short). Upload the complete file."
+        )
 
 
 def trim_clip(

@@ -102,9 +102,9 @@ class SceneClassifier:
         return bool(self.installed())
 
     def describe(self) -> dict[str, str]:
-        """What answers, cheaply (for the tab's header)."""
+        """What answers, by name (no server paths), cheaply (for the tab's header)."""
         fitted = (self.root / ENSEMBLE_FILE).is_file()
-        return {"models": ", ".join(self.installed()) or "none", "checkpoints": str(self.root),
+        return {"models": ", ".join(self.installed()) or "none", "checkpoints": self.root.name,
                 "ensemble": "class-wise selection fitted on val" if fitted else "no ensemble.json: no class-wise selection",
                 "device": self.settings.device}
 
@@ -200,7 +200,7 @@ class SceneClassifier:
 
     def check_upload(self, path: str | Path | None) -> MediaInfo:
         """The upload's probe, after the size, media and length checks."""
-        from mmdemo.media.video import is_still_image, probe
+        from mmdemo.media.video import probe
 
         limits = self.settings.limits
         if not path:
@@ -212,8 +212,6 @@ class SceneClassifier:
         if size_mb > limits.max_upload_mb:
             raise InputError(f"The file is {size_mb:,.0f} MB; the upload limit is {limits.max_upload_mb:,.0f} MB.")
         info = probe(path)  # InputError for anything that is not audio or video
-        if is_still_image(info):
-            raise InputError(f"'{path.name}' is a still image; the scene models need a video or audio clip.")
         if info.duration > limits.max_scene_seconds:
             raise InputError(f"This clip is {info.duration:.0f} s long; scene classification takes clips of up to "
                              f"{limits.max_scene_seconds:g} s (the models know 10 s scenes). Trim it and upload again.")

@@ -144,3 +144,11 @@ def mkv_with_subs(mp4, srt_file, media_dir) -> Path:
     ffmpeg("-i", mp4, "-i", srt_file, "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "copy",
            "-c:s", "srt", "-metadata:s:s:0", "language=fre", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def mp4_20s_faststart(media_dir) -> Path:
+    """20 s with the index (moov) first, so a copy cut short still has a complete header."""
+    path = media_dir / "twenty_seconds.mp4"
+    ffmpeg(*[a.replace("duration=3", "duration=20") for a in H264_AAC], "-movflags", "+faststart", path)
+    return path

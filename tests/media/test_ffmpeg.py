@@ -5,7 +5,7 @@ import os
 import pytest
 
 from mmdemo.errors import InputError
-from mmdemo.media.ffmpeg import ffmpeg_exe, input_args, run_ffmpeg, summarize_stderr
+from mmdemo.media.ffmpeg import ALLOWED_DEMUXERS, ffmpeg_exe, input_args, run_ffmpeg, summarize_stderr
 
 
 def test_ffmpeg_exe_is_the_bundled_binary():
@@ -32,7 +32,13 @@ def test_run_ffmpeg_timeout_is_an_input_error():
 def test_input_args_keep_odd_names_literal(tmp_path):
     args = input_args(tmp_path / "-a:b.mp4")
     assert args[-2] == "-i" and args[-1] == f"file:{tmp_path / '-a:b.mp4'}"
-    assert args[:2] == ["-protocol_whitelist", "file"]
+    assert args[args.index("-protocol_whitelist") + 1] == "file"
+    assert args[args.index("-format_whitelist") + 1].split(",") == list(ALLOWED_DEMUXERS)
+
+
+def test_output_past_the_limit_kills_ffmpeg():
+    with pytest.raises(InputError, match="more than 0 MB"):  # 10 s of 8 kHz float32 = 320 kB
+        run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "10", "-f", "f32le", "-"], max_output=4000)
 
 
 def test_summarize_stderr_drops_addresses_and_progress():

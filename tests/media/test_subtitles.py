@@ -304,3 +304,25 @@ def test_extract_embedded_without_subtitle_stream(mp4):
 def test_extract_embedded_stream_out_of_range(mkv_with_subs):
     with pytest.raises(InputError, match="has 1 subtitle track"):
         extract_embedded(mkv_with_subs, stream=1)
+
+
+def test_srt_and_vtt_writers_round_trip():
+    from mmdemo.media.subtitles import to_srt, to_vtt
+
+    captions = [Caption(0.0, 1.5, "Hello there"), Caption(61.25, 62.0, "two\nlines"), Caption(3723.004, 3724.5, "a --> b")]
+    srt, vtt = to_srt(captions), to_vtt(captions)
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:01,500\nHello there\n\n2\n00:01:01,250 --> 00:01:02,000\n")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there\n")
+    expected = [captions[0], captions[1], Caption(3723.004, 3724.5, "a -> b")]  # an arrow would fake a timing line
+    assert parse_srt(srt) == expected and parse_vtt(vtt) == expected
+
+
+def test_rows_a_person_edited_become_captions():
+    from mmdemo.media.subtitles import parse_rows
+
+    rows = [[0, 1.5, " Hello  there "], ["2", "3.25", "again"], [4, 5, ""], [6, 7, None]]
+    assert parse_rows(rows) == [Caption(0.0, 1.5, "Hello there"), Caption(2.0, 3.25, "again")]
+    with pytest.raises(InputError, match="row 1: start and end must be seconds"):
+        parse_rows([["soon", 2, "text"]])
+    with pytest.raises(InputError, match="row 2: the start"):
+        parse_rows([[0, 1, "ok"], [5, 2, "backwards"]])
