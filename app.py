@@ -21,16 +21,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text-encoder", default=None,
                         help='"minilm" (bundled, the default) or a Hugging Face model id; to download one, run with HF_HUB_OFFLINE=0')
     parser.add_argument("--device", default=None, help="cpu (default) or cuda")
-    return parser.parse_args(argv)
+    parser.add_argument("--asr-model", default=None,
+                        help='speech recognition for videos without subtitles: "bundled" (Whisper base, the default), '
+                             "a faster-whisper model folder, or a model id (downloaded: run with HF_HUB_OFFLINE=0)")
+    args = parser.parse_args(argv)
+    if args.asr_model:  # a model that cannot be had should stop the start, not the first upload
+        from mmdemo.speech.model import SpeechModelError, resolve
+
+        try:
+            resolve(args.asr_model, settings_from(args).asr_cache_dir)
+        except SpeechModelError as error:
+            parser.error(str(error))
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings().with_overrides(checkpoints_dir=args.checkpoints, text_encoder=args.text_encoder, device=args.device)
+    return Settings().with_overrides(checkpoints_dir=args.checkpoints, text_encoder=args.text_encoder, device=args.device,
+                                     asr_model=args.asr_model)
 
 
 def main(argv: list[str] | None = None) -> None:
+    set_offline_environment()  # before gradio is imported, and before --asr-model is looked up
     args = parse_args(argv)
-    set_offline_environment()  # before gradio is imported
     from mmdemo.ui import build_app, launch_options
 
     settings = settings_from(args)

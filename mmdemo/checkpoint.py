@@ -66,13 +66,17 @@ def save_checkpoint(
     config: Any,
     meta: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write an export directory atomically: a reader sees the old export or the new one, never half."""
+    """Write an export directory atomically: a reader sees the old export or the new one, never half.
+
+    Staging folders left beside it by an export killed midway are removed first.
+    """
     out_dir = Path(out_dir)
     state = model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
     # safetensors refuses shared storage and non-contiguous views; clone into plain tensors.
     tensors = {name: t.detach().to("cpu").contiguous().clone() for name, t in state.items()}
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {})}
 
+    sweep_staging(out_dir)
     with atomic_directory(out_dir) as staging:
         header = {"format_version": FORMAT_VERSION, "family": family, "config": config_to_dict(config)}
         write_json(staging / CONFIG_FILE, header)
@@ -100,6 +104,14 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def sweep_staging(target: Path) -> None:
+    """Remove the staging folders (``.<name>.*``) that a writer killed inside ``atomic_directory(target)`` left."""
+    if target.parent.is_dir():
+        for stale in target.parent.iterdir():
+            if stale.name.startswith(f".{target.name}.") and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

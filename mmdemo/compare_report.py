@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from mmdemo.config_dicts import ConfigError, from_dict
 from mmdemo.errors import InputError
+from mmdemo.names import without_dirs
 
 FORMAT_VERSION = 1
 REPORT_FILE = "report.json"
@@ -178,10 +179,10 @@ def summary_table(report: CompareReport) -> tuple[list[str], list[list[Any]]]:
 
 
 def describe(report: CompareReport) -> list[str]:
-    """Plain sentences that say what was compared and what came out."""
+    """Plain sentences that say what was compared and what came out (data by name: they are shown to users)."""
     highest = "highest" if report.selection_mode == "max" else "lowest"
     lines = [(f"Task {report.task}: trained from pretrained weights and from scratch on the same data "
-              f"({report.data}) with seed {report.seed}, the same config and a budget of {report.epochs} epochs "
+              f"({without_dirs(report.data)}) with seed {report.seed}, the same config and a budget of {report.epochs} epochs "
               f"each. The best epoch is the one with the {highest} validation {report.selection_metric}.")]
     for init, run in report.runs.items():
         best = (f"best {report.selection_metric} {_round(run.best.metrics[report.selection_metric])} at epoch "
@@ -190,7 +191,7 @@ def describe(report: CompareReport) -> list[str]:
         lines.append(f"{init}: {best}; {len(run.epochs)} epochs in {run.wall_seconds:.0f} s of wall time{state}.")
     if report.val_loss is None:
         lines.append("This task logs no validation loss, so the loss plot shows training loss only.")
-    lines.append(f"Command: {report.command}")
+    lines.append(f"Command: {without_dirs(report.command)}")
     return lines
 
 

@@ -9,6 +9,8 @@ questions whose Rank@k IoU is >= m, and mIoU is its mean.
 Extractive QA (SQuAD): exact match and token F1 after the SQuAD answer normalisation.
 
 Semantic segmentation: IoU per class and mIoU from a confusion matrix of pixel counts.
+
+Speech recognition: word error rate over lower-cased words without punctuation.
 """
 
 from __future__ import annotations
@@ -204,3 +206,27 @@ def squad_scores(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -
     n = len(predictions)
     return {"exact_match": 100.0 * sum(exact_match(p, a) for p, a in zip(predictions, answers)) / n,
             "f1": 100.0 * sum(f1_score(p, a) for p, a in zip(predictions, answers)) / n}
+
+
+# Speech recognition: word error rate, (substitutions + deletions + insertions) / reference words,
+# from a word-level Levenshtein alignment, after lower-casing and dropping punctuation (the usual
+# "normalised WER"; Whisper's own normaliser also spells out numbers, which is left out here).
+
+
+def _asr_words(text: str) -> list[str]:
+    return "".join(ch if ch.isalnum() or ch == "'" or ch.isspace() else " " for ch in text.lower()).split()
+
+
+def word_error_rate(hypothesis: str, reference: str) -> float:
+    """WER in percent; can exceed 100 when the hypothesis inserts many words. An empty reference
+    gives 0 for an empty hypothesis and 100 otherwise."""
+    hyp, ref = _asr_words(hypothesis), _asr_words(reference)
+    if not ref:
+        return 0.0 if not hyp else 100.0
+    previous = list(range(len(hyp) + 1))  # edit distance of ref[:0] to each prefix of hyp
+    for i, word in enumerate(ref, 1):
+        current = [i]
+        for j, guess in enumerate(hyp, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != guess)))
+        previous = current
+    return 100.0 * previous[-1] / len(ref)

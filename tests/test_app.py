@@ -29,3 +29,15 @@ def test_flags_override_settings(tmp_path):
     settings = app.settings_from(args)
     assert args.port == 9000
     assert (settings.checkpoint_root, settings.text_encoder, settings.device) == (Path(tmp_path), "org/model", "cuda")
+
+
+def test_asr_model_flag(tmp_path, capsys):
+    import pytest
+
+    app = load_app()
+    assert app.settings_from(app.parse_args([])).asr_model == "bundled"
+    (tmp_path / "model.bin").write_bytes(b"")
+    assert app.settings_from(app.parse_args(["--asr-model", str(tmp_path)])).asr_model == str(tmp_path)
+    with pytest.raises(SystemExit):  # offline, a model id cannot be downloaded: say so before starting
+        app.parse_args(["--asr-model", "Systran/faster-whisper-small"])
+    assert "needs internet" in capsys.readouterr().err

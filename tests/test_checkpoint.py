@@ -96,3 +96,11 @@ def test_unknown_family_and_mismatched_weights(tmp_path):
 def test_unknown_config_field_is_an_error():
     with pytest.raises(CheckpointError, match="Unknown TinyConfig fields"):
         config_from_dict(TinyConfig, {"hidden": 1, "surprise": 2})
+
+
+def test_export_sweeps_staging_left_by_a_killed_export(tmp_path):
+    (tmp_path / ".export.k1ll3d").mkdir()  # what atomic_directory leaves when the process dies mid-export
+    (tmp_path / ".export.k1ll3d" / "model.safetensors").write_bytes(b"half")
+    (tmp_path / ".export-final.x9").mkdir()  # another target's staging: not this export's to sweep
+    save_checkpoint(tmp_path / "export", {"w": torch.zeros(1)}, family="tiny", config=TinyConfig())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".export-final.x9", "export"]

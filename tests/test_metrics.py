@@ -4,6 +4,7 @@ import pytest
 from mmdemo.metrics import best_iou, iou_summary, mrr, rank_k_iou, recall_at_k, temporal_iou
 from mmdemo.metrics import exact_match, f1_score, normalize_answer, squad_scores
 from mmdemo.metrics import class_iou, confusion_matrix, mean_iou
+from mmdemo.metrics import word_error_rate
 
 
 def test_recall_at_k_counts_ranks_within_k():
@@ -164,3 +165,16 @@ def test_confusion_matrix_sums_over_images_and_refuses_bad_labels():
         confusion_matrix([[0, 1]], [[0, 9]], 5)
     with pytest.raises(ValueError, match="differ in shape"):
         confusion_matrix([[0, 1]], [[0, 1, 1]], 5)
+
+
+def test_word_error_rate_counts_substitutions_deletions_and_insertions():
+    reference = "ask not what your country can do for you"
+    assert word_error_rate(reference, reference) == 0.0
+    assert word_error_rate("Ask not, what your COUNTRY can do for you!", reference) == 0.0  # case and punctuation
+    assert word_error_rate("ask not what my country can do for you", reference) == pytest.approx(100 / 9)
+    assert word_error_rate("ask what your country can do for you", reference) == pytest.approx(100 / 9)
+    assert word_error_rate("so ask not what your country can do for you now", reference) == pytest.approx(200 / 9)
+    assert word_error_rate("", reference) == 100.0
+    assert word_error_rate("a b c d", "x") == 400.0  # more than 100: every word is wrong or extra
+    assert word_error_rate("", "") == 0.0 and word_error_rate("hello", "") == 100.0
+    assert word_error_rate("don't stop", "don't stop") == 0.0

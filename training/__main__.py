@@ -19,6 +19,7 @@ import sys
 from training.cli import add_run_arguments, command_line, resolve_run
 from training.config_io import ConfigError
 from training.tasks import TASKS
+from training.train_state import StateError
 from training.trainer import fit
 
 COMPARE_INIT = "compare-init"  # the sub-command that trains both inits and reports (training/compare_init.py)
@@ -48,7 +49,10 @@ def main(argv: list[str] | None = None) -> dict:
         run = resolve_run(args, command_line(argv))
     except (ConfigError, KeyError) as error:
         parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-    summary = fit(run)
+    try:
+        summary = fit(run)
+    except StateError as error:  # a damaged checkpoint: one line for a person, not a traceback
+        parser.exit(1, f"{parser.prog}: error: {error}\n")
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))
     return summary

@@ -10,7 +10,6 @@ flags (--epochs).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 from pathlib import Path
@@ -46,7 +45,7 @@ def resolve_run(args: argparse.Namespace, command: str) -> Run:
         overrides = deep_merge(overrides, {"train": {"epochs": args.epochs}})
 
     saved = _saved_configs(args.out / "checkpoints")
-    if saved is not None and not args.resume:
+    if not args.resume and has_saved_state(args.out):  # damaged checkpoints count: they are not overwritten
         raise ConfigError(f"{args.out} already holds a training run (checkpoints/); pass --resume to continue it, "
                           "or choose another --out.")
     base_train, base_task = TrainConfig(), task_cls.Config()
@@ -67,11 +66,12 @@ def has_saved_state(out: Path) -> bool:
 
 
 def _saved_configs(checkpoints: Path) -> dict | None:
-    """The configs recorded in the newest readable training-state checkpoint, if any."""
+    """The configs recorded in the newest checkpoint whose state.json is valid, if any (the trainer
+    verifies the tensors and reports damaged checkpoints when it resumes)."""
     for path in train_state.list_states(checkpoints):
         try:
-            return json.loads((path / train_state.INFO_FILE).read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError):
+            return train_state.read_info(path)["config"]
+        except train_state.DamagedState:
             continue
     return None
 

@@ -102,7 +102,7 @@ def init_run(init: str, out: Path, wall_seconds: float) -> InitRun:
         val={name: [evaluated[e][name] for e in val_epochs] for name in names},
         best=Evaluation(best["epoch"] + 1, evaluated[best["epoch"]]) if best else None,
         final=Evaluation(val_epochs[-1] + 1, evaluated[val_epochs[-1]]) if val_epochs else None,
-        wall_seconds=round(wall_seconds, 1),
+        wall_seconds=round(wall_seconds, 3),  # a toy run can take under 50 ms
     )
 
 

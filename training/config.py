@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 SCHEDULES = ("cosine", "linear", "constant", "step", "poly")
 OPTIMIZERS = ("adamw", "sgd")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass
@@ -40,7 +41,9 @@ class TrainConfig:
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_grad_norm: float = 1.0  # max global gradient norm; 0: no clipping
     seed: int = 0
-    bf16: bool = True  # autocast to bfloat16; CUDA only, ignored on CPU
+    # Training forward passes: "bf16" autocasts to bfloat16 (on CPU too: slow, but it lets tests
+    # catch bf16 bugs without a GPU), "fp32" never, "auto" bf16 on CUDA and fp32 on CPU.
+    precision: str = "auto"
     log_every: int = 10  # optimizer steps between train-metric rows
     checkpoint_every: int = 500  # optimizer steps between training-state checkpoints; 0: only at epoch ends (always)
     keep_checkpoints: int = 2  # training-state checkpoints kept on disk (newest first)
@@ -51,6 +54,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"train.schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"train.precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
         if not 0.0 <= self.momentum < 1.0:

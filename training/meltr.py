@@ -219,8 +219,9 @@ class MELTRRecorder:
         weights, values = loss_weights(combiner, losses).double(), losses.detach().double()
         if self._weight_sum is None or self._loss_sum is None:
             self._weight_sum, self._loss_sum = weights, values
-        else:
-            self._weight_sum, self._loss_sum = self._weight_sum + weights, self._loss_sum + values
+        else:  # sums restored by load_state come back on the CPU, the losses may be on a GPU
+            self._weight_sum = self._weight_sum.to(weights.device) + weights
+            self._loss_sum = self._loss_sum.to(values.device) + values
         self._count += 1
 
     def end_epoch(self, epoch: int, combiner: Callable[[torch.Tensor], torch.Tensor]) -> None:

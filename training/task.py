@@ -2,7 +2,7 @@
 
 A task is a subclass of :class:`Task` in ``training/tasks/<name>.py``, registered by name in
 ``training/tasks/__init__.py``. The trainer owns everything generic (devices, DDP, the optimizer,
-schedule, accumulation, clipping, bf16, logging, checkpoints, export); the task owns the
+schedule, accumulation, clipping, precision, logging, checkpoints, export); the task owns the
 model, the data and what "good" means::
 
     class MyTask(Task):
@@ -91,8 +91,9 @@ class Task:
     def evaluate(self, model: torch.nn.Module, batches: Iterable[Any]) -> dict[str, float]:
         """Metrics over the whole val split; must include ``selection_metric``.
 
-        ``model`` is the plain module in eval mode under ``torch.no_grad()``; ``batches`` yields
-        collated batches already on the device. Runs on rank 0 only. Default: mean losses.
+        ``model`` is the plain module in eval mode under ``torch.no_grad()``, in float32 (no
+        autocast, whatever ``train.precision``); ``batches`` yields collated batches already on the
+        device. Runs on rank 0 only. Default: mean losses.
         """
         totals: dict[str, float] = {}
         count = 0

@@ -6,6 +6,7 @@
     <out>/metrics.csv         long format: time,step,epoch,split,name,value
     <out>/tb/                 TensorBoard events (if tensorboard is installed)
     <out>/checkpoints/step-N/ training state (state.safetensors + state.json), newest `keep_checkpoints`
+                              that verify; damaged ones are renamed step-N.damaged, never deleted
     <out>/export/             the best epoch by the task's selection metric (final weights if no val)
     <out>/export-final/       the weights after the last step
     <out>/summary.json        status, steps, best, final metrics, throughput, per-rank parameter hashes
@@ -38,7 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from tqdm.auto import tqdm
 
-from mmdemo.checkpoint import save_checkpoint
+from mmdemo.checkpoint import save_checkpoint, sweep_staging
 from training import distributed, train_state
 from training.config import TrainConfig
 from training.config_io import to_dict
@@ -155,8 +156,8 @@ class Trainer:
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.warmup = warmup_steps(self.total_steps, cfg.warmup_steps, cfg.warmup_ratio)
         self.milestones = [epoch * self.steps_per_epoch for epoch in cfg.step_epochs]  # the "step" schedule's
-        self.autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16,
-                                       enabled=cfg.bf16 and env.device.type == "cuda")
+        bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and env.device.type == "cuda")
+        self.autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=bf16)
 
         # Position: optimizer steps taken, the epoch in progress, micro-batches of it consumed.
         self.step, self.epoch, self.batches_done = 0, 0, 0
@@ -169,13 +170,18 @@ class Trainer:
         csv_rows = 0
         seed_everything(cfg.seed + env.rank)  # the training stream (dropout, augmentation) per rank
         if run.resume:
-            found = train_state.load_latest(self.ckpt_dir)
+            found, damaged = train_state.find_resumable(self.ckpt_dir)  # NoUsableState when none verifies
+            for error in damaged:
+                self._say(f"WARNING: skipping damaged checkpoint {error.path}: {error.reason}. "
+                          "It is left on disk for inspection.")
             if found is None:
                 self._say(f"--resume: no checkpoint under {self.ckpt_dir}; starting from scratch.")
             else:
                 csv_rows = self._restore(*found)
         if env.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            for export in ("export", "export-final"):  # staging folders of an export killed midway
+                sweep_staging(self.out / export)
         self.log = MetricsLog(self.out, keep_rows=csv_rows) if env.is_main else None
         self.train_seconds, self.samples_seen = 0.0, 0
 
@@ -292,7 +298,9 @@ class Trainer:
                             shuffle=False, collate_fn=self.task.collate, num_workers=self.cfg.num_workers)
         self.model.eval()
         try:
-            with torch.no_grad(), self.autocast:
+            # float32, autocast off whatever train.precision: the metrics that pick the export are
+            # the export's as mmdemo serves it, and no bf16 tensor reaches a task's numpy or metric code
+            with torch.no_grad():
                 metrics = self.task.evaluate(self.model, (to_device(b, self.env.device) for b in loader))
         finally:
             self.model.train()
@@ -332,7 +340,9 @@ class Trainer:
             "optimizer": optim_info, "rng": [rng_info for _, rng_info in rng],
             "log_window": [rank_window for _, rank_window in per_rank], "task_state": task_info,
         }
-        train_state.save_state(self.ckpt_dir, self.step, tensors, info, keep=self.cfg.keep_checkpoints)
+        for error in train_state.save_state(self.ckpt_dir, self.step, tensors, info, keep=self.cfg.keep_checkpoints):
+            self._say(f"WARNING: renamed damaged checkpoint {error.path} to {error.moved_to.name} for inspection "
+                      f"(delete it when done): {error.reason}.")
 
     def _restore(self, path: Path, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> int:
         """Load a training state into this (freshly built) trainer; returns the CSV rows to keep."""

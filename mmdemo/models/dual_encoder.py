@@ -36,6 +36,7 @@ from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
 from mmdemo.errors import InputError
+from mmdemo.media.spectrogram import MelSpectrogram
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
 
 FAMILY = "audio-text-dual-encoder"
@@ -132,13 +133,9 @@ class LogMel(nn.Module):
 
     def __init__(self, config: AudioFrontEndConfig) -> None:
         super().__init__()
-        import torchaudio
-
         self.config = config
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=config.sample_rate, n_fft=config.n_fft, win_length=config.win_length,
-            hop_length=config.hop, n_mels=config.n_mels, power=2.0,
-        )
+        self.mel = MelSpectrogram(config.sample_rate, config.n_fft, config.hop, config.n_mels,
+                                  win_length=config.win_length)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         with torch.autocast(waveform.device.type, enabled=False):  # the STFT wants float32
@@ -326,8 +323,9 @@ class AudioTextRetriever:
     def load(cls, path: str | Path, device: str = "cpu") -> AudioTextRetriever:
         from mmdemo.checkpoint import WEIGHTS_FILE
 
+        model = load_dual_encoder(path)  # refuses a folder that is not an export (pickles included) first
         digest = hashlib.sha256((Path(path) / WEIGHTS_FILE).read_bytes()).hexdigest()
-        return cls(load_dual_encoder(path).to(device), source=str(path), weights_sha256=digest)
+        return cls(model.to(device), source=str(path), weights_sha256=digest)
 
     @property
     def dim(self) -> int:

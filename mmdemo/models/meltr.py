@@ -122,10 +122,11 @@ class MELTR(nn.Module):
             raise ValueError(f"MELTR was built for {T} losses, got a tensor of shape {tuple(losses.shape)}")
         batch = losses.shape[:-1]
         values = losses.reshape(-1, T, 1).to(self.head.weight.dtype)
-        x = self.scale(values) + self.task.weight  # eq. (5): SE(L_t) + TE(t), (B, T, d)
-        for layer in self.layers:
-            x = layer(x)
-        return self.head(x.mean(dim=1)).reshape(batch)
+        with torch.autocast(losses.device.type, enabled=False):  # losses in, a loss out: float32 under bf16 too
+            x = self.scale(values) + self.task.weight  # eq. (5): SE(L_t) + TE(t), (B, T, d)
+            for layer in self.layers:
+                x = layer(x)
+            return self.head(x.mean(dim=1)).reshape(batch)
 
 
     def _fit_to_sum(self) -> None:

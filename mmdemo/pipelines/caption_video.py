@@ -3,7 +3,8 @@
 The clip's frames are sampled and embedded exactly as the training features were (the open_clip
 settings and the frame rate are recorded in the export's meta.json under ``"features"``), then
 the captioner decodes greedily or with beam search, from the video alone (V) or with a
-transcript (V+T). The MELTR record (per-epoch loss weights, the loss transformation curves)
+transcript (V+T); a transcript left empty is recognised from the clip's speech, when it has
+some (``mmdemo.speech``). The MELTR record (per-epoch loss weights, the loss transformation curves)
 is read from the same meta.json; it was written by the trainer.
 
 One ``VideoCaptioner`` serves every user: it holds only read-only models; a request's data is
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
+from mmdemo.names import checkpoint_label, without_dirs
 from mmdemo.pipelines.locate_answer import Progress
+from mmdemo.speech.transcriber import Transcriber
 
 if TYPE_CHECKING:  # imported when first needed: they pull in torch
     from mmdemo.models.captioner import Captioner
@@ -39,10 +42,14 @@ class CaptionResult:
     mode: str  # "V" (video only) or "V+T" (video and transcript)
     frames: int  # frames the captioner saw
     seconds: float  # clip length
+    transcript: str = ""  # what the captioner read (V+T)
+    transcript_source: str | None = None  # "typed", "speech" (recognised from the clip), None in V mode
+    language: str | None = None  # of recognised speech
 
     def to_json(self) -> dict[str, Any]:
         return {"caption": self.caption, "beams": [{"caption": b["caption"], "score": round(b["score"], 4)} for b in self.beams],
-                "mode": self.mode}
+                "mode": self.mode, "transcript": self.transcript, "transcript_source": self.transcript_source,
+                "language": self.language}
 
 
 @dataclass
@@ -67,6 +74,7 @@ class VideoCaptioner:
         self._encoder: ImageEncoder | None = None
         self._load_lock = threading.Lock()
         self._model_lock = threading.Lock()  # HF tokenizers are not thread-safe
+        self.transcriber = Transcriber.from_settings(settings)  # fills an empty V+T transcript from speech
 
     @classmethod
     def load(cls, settings: Settings) -> VideoCaptioner:
@@ -84,9 +92,11 @@ class VideoCaptioner:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def describe(self) -> dict[str, str]:
+        """What answers, by name (no server paths)."""
         meta = self.meta()
-        return {"checkpoint": str(self.checkpoint_path), "combiner": str(meta.get("meltr", {}).get("combiner", "meltr")),
-                "data": str(meta.get("data", "unknown data"))}
+        return {"checkpoint": checkpoint_label(self.checkpoint_path),
+                "combiner": str(meta.get("meltr", {}).get("combiner", "meltr")),
+                "data": without_dirs(str(meta.get("data", "unknown data")))}
 
     def models(self) -> tuple[Captioner, ImageEncoder, float]:
         """(captioner, the image encoder its features came from, frames per second)."""
@@ -107,8 +117,11 @@ class VideoCaptioner:
             return self._model, self._encoder, fps
 
     def run(self, video: str | Path | None, transcript: str | None = None, beam_size: int = 1,
-            progress: Progress | None = None) -> CaptionResult:
-        """Caption one clip; InputError (with a message for a person) on bad input."""
+            progress: Progress | None = None, speech: bool = True) -> CaptionResult:
+        """Caption one clip; InputError (with a message for a person) on bad input.
+
+        ``speech``: with no ``transcript``, recognise one from the clip's audio (V mode when there is no speech).
+        """
         from mmdemo.media.video import probe, read_frames
 
         report = progress or (lambda fraction, desc=None: None)
@@ -116,6 +129,8 @@ class VideoCaptioner:
             raise InputError("Please upload a video clip (or pick an example) to caption.")
         path = Path(video)
         limits = self.settings.limits
+        if not path.is_file():
+            raise InputError(f"File not found: '{path.name}'. Upload the clip again.")
         if path.stat().st_size / 1e6 > limits.max_upload_mb:
             raise InputError(f"The file is larger than the upload limit of {limits.max_upload_mb:,.0f} MB.")
         info = probe(path)  # InputError for anything that is not media
@@ -125,8 +140,20 @@ class VideoCaptioner:
             raise InputError(f"This clip is {info.duration:.0f} s long; captioning takes clips of up to "
                              f"{limits.max_caption_seconds:g} s. Trim it and upload again.")
         text = " ".join((transcript or "").split())
-        if len(text) > limits.max_question_chars * 4:
-            raise InputError(f"The transcript is too long; please keep it under {limits.max_question_chars * 4:,} characters.")
+        max_chars = limits.max_question_chars * 4
+        if len(text) > max_chars:
+            raise InputError(f"The transcript is too long; please keep it under {max_chars:,} characters.")
+        source, language = ("typed" if text else None), None
+        if not text and speech and info.has_audio:
+            report(0.02, desc="Recognising speech")
+            try:
+                heard = self.transcriber.transcribe(path, info=info, progress=lambda share: report(
+                    0.02 + 0.08 * share, desc=f"Recognising speech ({share:.0%} of the audio)"))
+            except InputError:  # no speech in it: caption from the video alone
+                heard = None
+            if heard is not None:
+                text = " ".join(c.text for c in heard.captions)[:max_chars]
+                source, language = "speech", heard.language
         beam_size = max(1, min(int(beam_size), MAX_BEAM))
         report(0.1, desc="Loading the captioner")
         model, encoder, fps = self.models()
@@ -142,7 +169,8 @@ class VideoCaptioner:
             beams = model.caption([features], transcripts=[text] if text else None, beam_size=beam_size)[0]
         report(1.0, desc="Done")
         return CaptionResult(caption=beams[0][0], beams=[{"caption": c, "score": float(s)} for c, s in beams],
-                             mode="V+T" if text else "V", frames=len(frames), seconds=float(info.duration))
+                             mode="V+T" if text else "V", frames=len(frames), seconds=float(info.duration),
+                             transcript=text, transcript_source=source, language=language)
 
     def meltr_weights(self) -> MeltrRecord:
         """The export's MELTR record; InputError when there is none to show."""

@@ -3,7 +3,9 @@
 Two ways in, one way out:
 - no upload: search the bundled demo corpus (indexed once per process, on first use);
 - an uploaded video (with an SRT/VTT file or embedded subtitles), or a subtitle file alone:
-  index just those captions and localise the answer inside them.
+  index just those captions and localise the answer inside them;
+- an uploaded video without subtitles: its speech is recognised (``mmdemo.speech``) into caption
+  lines first, and a transcript the person corrected is used for later questions on that clip.
 Either way the result names the best span, the runners-up, the per-caption relevance of the
 chosen video (for the timeline plot) and, when there is a video, a trimmed clip of the answer.
 With a span QA reader installed, the reader also picks the sentence(s) of the span's transcript
@@ -16,23 +18,28 @@ serves every user; everything about one request lives in its ``LocateResult``.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
-from mmdemo.media.subtitles import Caption
+from mmdemo.media.subtitles import Caption, to_srt, to_vtt
+from mmdemo.names import checkpoint_label, without_dirs
 from mmdemo.pipelines.text_input import check_text
 from mmdemo.retrieval.corpus import Video
+from mmdemo.speech.transcriber import Transcriber
 
 if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would slow app start-up
     from mmdemo.retrieval.index import CorpusIndex
+
+log = logging.getLogger(__name__)
 
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
@@ -55,6 +62,35 @@ class Source:
 
     media_path: Path | None
     captions: tuple[Caption, ...]
+
+
+@dataclass(frozen=True)
+class Subtitles:
+    """Where an upload's captions came from; for recognised speech, what the recogniser found."""
+
+    source: str  # "file", "embedded", "speech" (recognised), or "corrected" (recognised, then edited by the person)
+    captions: tuple[Caption, ...]  # all of them, in the video's time
+    digest: str | None = None  # sha256 of the uploaded video, so a correction is used for that file only
+    language: str | None = None  # detected by the recogniser (ISO 639-1)
+    language_probability: float | None = None
+    model: str | None = None
+
+    @property
+    def recognised(self) -> bool:
+        return self.source in ("speech", "corrected")
+
+    def corrected(self, captions: list[Caption]) -> "Subtitles":
+        """These subtitles after a person edited the recognised lines (themselves when nothing changed);
+        pass them to ``AnswerLocator.run``."""
+        return self if tuple(captions) == self.captions else replace(self, source="corrected", captions=tuple(captions))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source}
+        if self.recognised:
+            out |= {"language": self.language, "language_probability": round(self.language_probability or 0.0, 3),
+                    "model": self.model,
+                    "captions": [{"start": c.start, "end": c.end, "text": c.text} for c in self.captions]}
+        return out
 
 
 @dataclass(frozen=True)
@@ -85,6 +121,7 @@ class LocateResult:
     # with None for impossible spans) for the heatmap; None with the zero-shot localizer.
     span_matrix: dict[str, Any] | None = None
     reading: ReaderAnswer | None = None  # the reader's answer inside the transcript; None without a reader
+    subtitles: Subtitles | None = None  # the upload's captions and their origin; None for the bundled corpus
 
     def to_json(self) -> dict[str, Any]:
         """The API answer: plain JSON types only."""
@@ -102,6 +139,7 @@ class LocateResult:
             "answer_text": self.reading.text if self.reading else None,
             "answer_sentences": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text}
                                  for c in (self.reading.sentences if self.reading else [])],
+            "subtitles": self.subtitles.to_json() if self.subtitles else {"source": "corpus"},
         }
 
     def transcript_of(self, index: int) -> list[Caption]:
@@ -138,6 +176,24 @@ def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def request_folder(work_dir: str | Path | None = None) -> Path:
+    """A fresh folder for one request's files, so no two requests share a file (default: under CLIP_ROOT)."""
+    if work_dir is None:
+        CLIP_ROOT.mkdir(exist_ok=True)
+        sweep_old_folders(CLIP_ROOT, CLIP_TTL_SECONDS)
+    return Path(tempfile.mkdtemp(prefix="request-", dir=work_dir or CLIP_ROOT))
+
+
+def write_subtitle_files(captions: list[Caption] | tuple[Caption, ...], stem: str,
+                         work_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """``stem``.srt and ``stem``.vtt of ``captions`` in a fresh request folder, for download."""
+    folder = request_folder(work_dir)
+    srt, vtt = folder / f"{stem}.srt", folder / f"{stem}.vtt"
+    srt.write_text(to_srt(captions), encoding="utf-8")
+    vtt.write_text(to_vtt(captions), encoding="utf-8")
+    return srt, vtt
+
+
 def check_question(question: str | None, settings: Settings) -> str:
     """The question, stripped; InputError when a person would not call it a question."""
     return check_text(question, settings.limits, "question", "How do I do a chin tuck for neck pain?")
@@ -152,11 +208,13 @@ class AnswerLocator:
         self._corpus_index: CorpusIndex | None = None
         self._corpus_media: dict[str, Path | None] = {}
         self._exports: dict[str, Any] = {}  # optional trained models by export dir name; None = not installed
+        self.disabled: dict[str, str] = {}  # export dir name -> why it is off (broken export), for the UI
         self._corpus_ccgs = None  # CCGSSearch over the bundled corpus, built with it
         self._load_lock = threading.Lock()
         # HF fast tokenizers are not safe to call from two threads at once; searching is
         # milliseconds, so requests take turns here and only clip cutting runs in parallel.
         self._search_lock = threading.Lock()
+        self.transcriber = Transcriber.from_settings(settings)  # loads its model on the first clip without subtitles
 
     @classmethod
     def load(cls, settings: Settings) -> "AnswerLocator":
@@ -172,20 +230,20 @@ class AnswerLocator:
         return json.loads(listing.read_text(encoding="utf-8"))
 
     def describe(self) -> dict[str, str]:
-        """Which models and data answer questions; cheap, so the UI can show it before loading."""
+        """Which models and data answer questions, by name (no server paths); cheap, so the UI can show it before loading."""
         entries = self.corpus_entries()
         minutes = sum(float(e.get("duration") or 0.0) for e in entries) / 60
         name = self.settings.text_encoder
         if self.ccgs_path().is_dir():
-            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer over its top videos ({self.ccgs_path()})"
+            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer over its top videos ({checkpoint_label(self.ccgs_path())})"
         else:
             method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
         if self.span_qa_path().is_dir():
-            method += f"; a span QA reader picks the answer sentences ({self.span_qa_path()})"
+            method += f"; a span QA reader picks the answer sentences ({checkpoint_label(self.span_qa_path())})"
         return {
-            "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else name,
+            "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else without_dirs(name),
             "method": method,
-            "corpus": f"{len(entries)} bundled demo videos ({minutes:.1f} min) in {self.settings.corpus_dir}",
+            "corpus": f"{len(entries)} bundled demo videos ({minutes:.1f} min)",
             "device": self.settings.device,
         }
 
@@ -219,11 +277,21 @@ class AnswerLocator:
         return self._optional_export(SPAN_QA_DIR, load_span_qa)
 
     def _optional_export(self, name: str, load: Callable[[Path], Any]):
-        """The model exported under ``<checkpoints>/<name>``, loaded once on first use; None when absent."""
+        """The model exported under ``<checkpoints>/<name>``, loaded once on first use; None when absent.
+
+        A broken export turns off only its own method: one warning in the log, a note in ``disabled``,
+        and no second try (every request would otherwise fail, or pay for the failed load again).
+        """
         with self._load_lock:
             if name not in self._exports:
                 path = self.settings.checkpoint_root / name
-                self._exports[name] = load(path).to(self.settings.device) if path.is_dir() else None
+                try:
+                    model = load(path).to(self.settings.device) if path.is_dir() else None
+                except (OSError, ValueError, RuntimeError) as error:  # CheckpointError is a ValueError
+                    model = None
+                    self.disabled[name] = without_dirs(str(error))  # for the UI: names, no server paths
+                    log.warning("%s is disabled: its export %s does not load: %s", name, path, error)
+                self._exports[name] = model
             return self._exports[name]
 
     def read_answer(self, question: str, captions: list[Caption]) -> ReaderAnswer | None:
@@ -286,8 +354,13 @@ class AnswerLocator:
         top_k: int = 5,
         progress: Progress | None = None,
         work_dir: str | Path | None = None,
+        corrections: Subtitles | None = None,
     ) -> LocateResult:
-        """Answer one question; InputError (with a message for a person) on bad input."""
+        """Answer one question; InputError (with a message for a person) on bad input.
+
+        ``corrections``: recognised subtitles a person edited (``Subtitles.corrected``); used in place of
+        speech recognition when ``video_path`` is the same file (by content) and no subtitle file is given.
+        """
         report = progress or (lambda fraction, desc=None: None)
         question = check_question(question, self.settings)
         top_k = max(1, min(int(top_k), MAX_TOP_K))
@@ -295,7 +368,7 @@ class AnswerLocator:
 
         if video_path or subtitle_path:
             report(0.0, desc="Reading your upload")
-            video = self._uploaded_video(video_path, subtitle_path)
+            video, subtitles = self._uploaded_video(video_path, subtitle_path, corrections, report)
             report(0.3, desc="Loading the text encoder")
             encoder = self.encoder()
             report(0.5, desc="Indexing the subtitles")
@@ -306,6 +379,7 @@ class AnswerLocator:
             report(0.0, desc="Loading the text encoder and the demo corpus")
             index = self.corpus_index()
             corpus = self.describe()["corpus"]
+            subtitles = None
         report(0.6, desc="Loading the span localizer")
         search = self._ccgs_search(index)
         report(0.7, desc="Searching")
@@ -361,6 +435,7 @@ class AnswerLocator:
             sources=sources,
             span_matrix=span_matrix,
             reading=reading,
+            subtitles=subtitles,
         )
 
     def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:
@@ -375,31 +450,53 @@ class AnswerLocator:
         """Trim [start, end] into a fresh per-request folder, so no two requests share a file."""
         from mmdemo.media.video import trim_clip
 
-        if work_dir is None:
-            CLIP_ROOT.mkdir(exist_ok=True)
-            sweep_old_folders(CLIP_ROOT, CLIP_TTL_SECONDS)
-        folder = Path(tempfile.mkdtemp(prefix="request-", dir=work_dir or CLIP_ROOT))
+        folder = request_folder(work_dir)
         return Path(trim_clip(media_path, start, end, folder / f"{Path(media_path).stem}_{start:.0f}-{end:.0f}.mp4"))
 
-    def _uploaded_video(self, video_path: str | Path | None, subtitle_path: str | Path | None) -> Video:
-        """The upload as a one-video corpus, checked against the limits."""
-        from mmdemo.media.subtitles import clean_captions, extract_embedded, load_subtitles
+    def _uploaded_video(self, video_path: str | Path | None, subtitle_path: str | Path | None,
+                        corrections: Subtitles | None, report: Progress) -> tuple[Video, Subtitles]:
+        """The upload as a one-video corpus, checked against the limits and cut to the video's length."""
+        from mmdemo.media.subtitles import clean_captions, clip_to_duration, extract_embedded, load_subtitles
         from mmdemo.media.video import validate_upload
 
-        info = validate_upload(Path(video_path), self.settings.limits) if video_path else None
+        limits = self.settings.limits
+        info = validate_upload(Path(video_path), limits) if video_path else None
         if subtitle_path:
-            captions = load_subtitles(Path(subtitle_path), max_mb=self.settings.limits.max_subtitle_mb)
+            captions = load_subtitles(Path(subtitle_path), max_mb=limits.max_subtitle_mb, max_cues=limits.max_subtitle_cues)
+            subtitles = Subtitles("file", ())
         elif info is not None and info.subtitle_streams:
-            captions = extract_embedded(Path(video_path), stream=0)
+            captions = extract_embedded(Path(video_path), stream=0, max_cues=limits.max_subtitle_cues)
+            subtitles = Subtitles("embedded", ())
         else:
-            raise InputError("This video has no subtitles; upload an SRT/VTT file")
+            subtitles = self._recognised(info, corrections, report)
+            captions = list(subtitles.captions)
+            if len(captions) > limits.max_subtitle_cues:
+                raise InputError(f"The transcript has {len(captions):,} lines; the limit is {limits.max_subtitle_cues:,}.")
         captions = tuple(clean_captions(captions))
         if not captions:
             raise InputError("The subtitles have no caption text to search.")
-        if info is not None and info.duration and captions[0].start >= info.duration:
-            raise InputError(
-                f"The subtitles start at {captions[0].start:.0f} s but the video is only {info.duration:.0f} s long; "
-                "are they for another video?"
-            )
+        if info is not None and info.duration:
+            inside = tuple(clip_to_duration(captions, info.duration))
+            if not inside:
+                raise InputError(
+                    f"The subtitles start at {captions[0].start:.0f} s but the video is only {info.duration:.0f} s long; "
+                    "are they for another video?"
+                )
+            captions = inside
         named = Path(video_path or subtitle_path)
-        return Video(named.stem, captions, Path(video_path) if video_path else None, named.name)
+        return (Video(named.stem, captions, Path(video_path) if video_path else None, named.name),
+                replace(subtitles, captions=captions))
+
+    def _recognised(self, info, corrections: Subtitles | None, report: Progress) -> Subtitles:
+        """Subtitles from the speech of an uploaded video, or the person's correction of them for this file."""
+        from mmdemo.speech.cache import file_digest
+
+        digest = file_digest(info.path)
+        if corrections is not None and corrections.digest == digest:
+            return corrections
+        transcript = self.transcriber.transcribe(
+            info.path, info=info, digest=digest,
+            progress=lambda share: report(0.02 + 0.26 * share, desc=f"Recognising speech ({share:.0%} of the audio)"),
+        )
+        return Subtitles("speech", transcript.captions, digest, transcript.language, transcript.language_probability,
+                         transcript.model)

@@ -21,6 +21,7 @@ import numpy as np
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
+from mmdemo.names import checkpoint_label
 from mmdemo.pipelines.locate_answer import Progress
 from mmdemo.pipelines.text_input import check_text
 
@@ -89,9 +90,9 @@ class AudioSearch:
         return self.checkpoint_path.is_dir() and (self.collection_dir / CAPTIONS_FILE).is_file()
 
     def describe(self) -> dict[str, str]:
-        """What answers, cheaply (for the tab's header)."""
+        """What answers, by name (no server paths), cheaply (for the tab's header)."""
         clips = sum(1 for _ in (self.collection_dir.glob("*.wav"))) if self.collection_dir.is_dir() else 0
-        return {"checkpoint": str(self.checkpoint_path), "collection": f"{clips} clips in {self.collection_dir}"}
+        return {"checkpoint": checkpoint_label(self.checkpoint_path), "collection": f"{clips} clips of {self.collection_dir.name}"}
 
     # ---------------------------------------------------------------- lazily built parts
 

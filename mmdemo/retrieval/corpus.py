@@ -52,6 +52,8 @@ def caption_windows(captions: Sequence[Caption], seconds: float) -> list[tuple[i
         first, stop = np.searchsorted(mids, [t, t + seconds])
         if stop > first and (not out or out[-1] != (first, stop - 1)):
             out.append((int(first), int(stop - 1)))
+        elif stop == first:  # a silence: jump over its empty windows, so hours of it cost one step
+            t += seconds / 2 * max(0.0, np.floor((mids[first] - t - seconds) / (seconds / 2)) - 1)
         t += seconds / 2
     return out
 

@@ -6,8 +6,12 @@
    talk gained; the max-subarray objective)  +  prior_weight * log p(length), where p is a
    log-normal over answer lengths in seconds. Without the prior the best span is "everything
    above threshold"; MedVidQA answers have a typical length (median about 50 s).
-3. All spans are scored at once (n^2 with cumulative sums) and the top ones are kept with
-   non-maximum suppression, so the candidates are different places, not shifted copies.
+3. Spans up to ``max_length_seconds`` are scored with cumulative sums and the top ones are kept
+   with non-maximum suppression, so the candidates are different places, not shifted copies.
+
+Both steps only look at neighbouring captions (within the smoothing kernel's reach, within the
+longest span), so time grows as captions x neighbours and memory as captions: a long subtitle
+file costs linearly more, never quadratically.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from typing import Sequence
 import numpy as np
 
 from mmdemo.media.subtitles import Caption
+
+SMOOTH_REACH_STDS = 8.0  # Gaussian weights further out are below 1e-13: too small to change a float32 score
+BLOCK = 1 << 16  # span scores held at once; bounds working memory whatever the number of captions
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,13 @@ class LocalizerConfig:
     threshold: float = 0.2
     prior_weight: float = 0.0  # the train fit found the prior no help on top of the threshold
     nms_iou: float = 0.5  # fixed: candidates overlapping a better one by more than this are dropped
+    # Longest span considered: this many log-length stds above the mean, exp(3.85 + 4 * 0.797) =
+    # 1,139 s, about 4x the longest train answer (298 s). Bounds the work per caption.
+    max_length_stds: float = 4.0
+
+    @property
+    def max_length_seconds(self) -> float:
+        return float(np.exp(self.length_log_mean + self.max_length_stds * self.length_log_std))
 
 
 @dataclass(frozen=True)
@@ -59,11 +73,32 @@ def caption_relevance(captions: Sequence[Caption], caption_scores: np.ndarray, c
     else:
         scores = np.zeros_like(scores)
     if config.smooth_seconds > 0 and len(scores) > 1:
-        weights = np.exp(-0.5 * ((times[:, None] - times[None, :]) / config.smooth_seconds) ** 2)
-        scores = weights @ scores / weights.sum(1)
+        order = np.argsort(times, kind="stable")
+        smoothed = np.empty_like(scores)
+        smoothed[order] = _gaussian_smooth(times[order], scores[order], config.smooth_seconds)
+        scores = smoothed
         if scores.max() > scores.min():
             scores = (scores - scores.min()) / (scores.max() - scores.min())
     return Timeline(times, scores.astype(np.float32))
+
+
+def _gaussian_smooth(times: np.ndarray, values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted mean of ``values`` around each of the sorted ``times``.
+
+    Pairs are visited by index offset, so memory stays O(n); offsets stop once every pair is
+    beyond the kernel's reach, so time is O(n x captions within reach).
+    """
+    total, weight = values.copy(), np.ones_like(values)
+    for d in range(1, len(times)):
+        gap = times[d:] - times[:-d]
+        if gap.min() > SMOOTH_REACH_STDS * sigma:
+            break
+        w = np.exp(-0.5 * (gap / sigma) ** 2)
+        total[d:] += w * values[:-d]
+        weight[d:] += w
+        total[:-d] += w * values[d:]
+        weight[:-d] += w
+    return total / weight
 
 
 def _iou(start: np.ndarray, end: np.ndarray, s: float, e: float) -> np.ndarray:
@@ -73,7 +108,11 @@ def _iou(start: np.ndarray, end: np.ndarray, s: float, e: float) -> np.ndarray:
 
 
 def best_spans(captions: Sequence[Caption], relevance: np.ndarray, config: LocalizerConfig, top_k: int = 10) -> list[Span]:
-    """The ``top_k`` best non-overlapping-ish spans, best first."""
+    """The ``top_k`` best non-overlapping-ish spans, best first (captions sorted and disjoint).
+
+    Each start caption keeps its best live span; picking one only rescores the starts whose
+    best it suppressed. Ties go to the earliest (first, last), as a scan of all spans would.
+    """
     n = len(captions)
     if n == 0 or top_k <= 0:
         return []
@@ -82,16 +121,39 @@ def best_spans(captions: Sequence[Caption], relevance: np.ndarray, config: Local
     # Each caption owns the time until the next one starts, so gaps count toward span length.
     slots = np.append(np.diff(starts), ends[-1] - starts[-1]).clip(min=0)
     gain = np.concatenate([[0.0], np.cumsum((np.asarray(relevance, dtype=np.float64) - config.threshold) * slots)])
-    first, last = np.triu_indices(n)
-    span_start, span_end = starts[first], ends[last]
-    length = np.maximum(span_end - span_start, 1e-3)
-    z = (np.log(length) - config.length_log_mean) / config.length_log_std
-    score = gain[last + 1] - gain[first] - config.prior_weight * 0.5 * z**2
-    out: list[Span] = []
-    alive = np.ones(len(score), dtype=bool)
-    while len(out) < top_k and alive.any():
-        k = int(np.argmax(np.where(alive, score, -np.inf)))
-        out.append(Span(float(span_start[k]), float(span_end[k]), float(score[k]), int(first[k]), int(last[k])))
-        alive &= _iou(span_start, span_end, span_start[k], span_end[k]) <= config.nms_iou
-        alive[k] = False
-    return out
+    rows = np.arange(n)
+    # Spans from caption i end before stop[i]: at most max_length_seconds, but always one caption.
+    stop = np.maximum(np.searchsorted(ends, starts + config.max_length_seconds, side="right"), rows + 1)
+    width = int((stop - rows).max())
+    picked: list[Span] = []
+
+    def rescore(firsts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best live span from each of ``firsts``: (score, last caption); -inf when none is left."""
+        score, last = np.full(len(firsts), -np.inf), firsts.copy()
+        step = max(1, BLOCK // width)
+        for a in range(0, len(firsts), step):
+            first = firsts[a : a + step, None]
+            end = np.minimum(first + np.arange(width), n - 1)
+            span_start, span_end = starts[first], ends[end]
+            block = gain[end + 1] - gain[first]
+            if config.prior_weight:  # the logarithm is most of the work; skip it when it counts for nothing
+                z = (np.log(np.maximum(span_end - span_start, 1e-3)) - config.length_log_mean) / config.length_log_std
+                block -= config.prior_weight * 0.5 * z**2
+            dead = first + np.arange(width) >= stop[first]
+            for p in picked:
+                dead |= (_iou(span_start, span_end, p.start, p.end) > config.nms_iou) | ((first == p.first) & (end == p.last))
+            block[dead] = -np.inf
+            pick = (np.arange(len(block)), block.argmax(1))
+            score[a : a + step], last[a : a + step] = block[pick], end[pick]
+        return score, last
+
+    score, last = rescore(rows)
+    while len(picked) < top_k:
+        i = int(np.argmax(score))
+        if score[i] == -np.inf:
+            break
+        picked.append(Span(float(starts[i]), float(ends[last[i]]), float(score[i]), i, int(last[i])))
+        stale = (_iou(starts, ends[last], picked[-1].start, picked[-1].end) > config.nms_iou) | (rows == i)
+        stale = np.flatnonzero(stale & (score > -np.inf))
+        score[stale], last[stale] = rescore(stale)
+    return picked

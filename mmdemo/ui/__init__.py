@@ -1,7 +1,10 @@
 """The web app: one ``gr.Blocks`` with a tab per capability, all reading one ``Settings``.
 
 ``build_app`` is cheap: pipelines are created here but load their models on first use, so the
-server is up in seconds. Pipelines hold only read-only models; per-user data is in gr.State.
+server is up in seconds. Pipelines hold only read-only models; per-user data is in gr.State, and
+every session (its State and the outputs gradio keeps for it) is forgotten once idle for
+``Settings.session_ttl_seconds`` (``mmdemo.ui.sessions``); uploads and outputs are deleted from
+the cache after an hour (``delete_cache``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from mmdemo.pipelines.classify_scene import SceneClassifier
 from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.pipelines.search_audio import AudioSearch
 from mmdemo.ui import audio_search, captioning, scene, training_report, video_qa
+from mmdemo.ui.sessions import session_expiry
 from mmdemo.ui.status import models_markdown
 
 TITLE = "mmdemo · multimodal video understanding"
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full" instead of piling up
+CACHE_SWEEP = (3600, 3600)  # every hour, delete uploaded and generated files older than an hour
 
 
 def build_app(settings: Settings) -> gr.Blocks:
@@ -27,7 +32,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     sounds = AudioSearch.load(settings)
     scenes = SceneClassifier.load(settings)
     captioner = VideoCaptioner.load(settings)
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
             "and the part of it that answers, plays that part and shows why it was chosen (not medical advice). "
@@ -53,4 +58,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "max_file_size": f"{settings.limits.max_upload_mb:g}mb",
         "show_error": True,
         "allowed_paths": [str(settings.assets_dir)],  # bundled clips are served straight from there
+        "app_kwargs": {"lifespan": session_expiry(settings.session_ttl_seconds)},
     }

@@ -1,4 +1,8 @@
-"""The "Audio search" tab: find sounds by describing them, or by playing one like them."""
+"""The "Audio search" tab: find sounds by describing them, or by playing one like them.
+
+A person's last hits (names, scores, file paths: a few hundred bytes) stay in their ``gr.State``
+so that a click on a row plays it; the spectrograms go to the plot only, and the State expires.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from mmdemo.errors import InputError
-from mmdemo.pipelines.search_audio import MAX_TOP_K, AudioSearch, AudioSearchResult
+from mmdemo.pipelines.search_audio import CAPTIONS_FILE, MAX_TOP_K, AudioHit, AudioSearch, AudioSearchResult
 from mmdemo.ui.plots import spectrogram_figure
 
 EXAMPLES = [
@@ -28,25 +32,25 @@ def caption_rows(result: AudioSearchResult) -> list[list[Any]]:
     return [[i + 1, c["caption"], c["clip_id"], c["score"]] for i, c in enumerate(result.captions)]
 
 
-def playing_text(result: AudioSearchResult, index: int) -> str:
-    hit = result.hits[index]
+def playing_text(hits: list[AudioHit], index: int) -> str:
+    hit = hits[index]
     caption = f": “{hit.caption}”" if hit.caption else ""
     return f"Playing #{index + 1} **{hit.clip_id}** (score {hit.score:.3f}){caption}"
 
 
 def header_markdown(search: AudioSearch) -> str:
     if not search.available():
-        return ("No audio search model or sound collection is installed here "
-                f"(expected {search.checkpoint_path} and {search.collection_dir}).")
+        return ("No audio search model or sound collection is installed here (expected a checkpoint folder "
+                f"{search.checkpoint_path.name} and a collection {search.collection_dir.name} with {CAPTIONS_FILE}).")
     info = search.describe()
-    return (f"**Collection:** {info['collection']} · **Model:** dual encoder at {info['checkpoint']} "
+    return (f"**Collection:** {info['collection']} · **Model:** {info['checkpoint']}, a dual encoder "
             "(audio and text in one 1024-d space; the model loads on the first search)")
 
 
 def build_tab(search: AudioSearch) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     with gr.Tab("Audio search"):
-        result_state = gr.State(None)
+        hits_state = gr.State(None, time_to_live=search.settings.session_ttl_seconds)  # this person's last hits
         gr.Markdown(header_markdown(search), elem_id="audio-status")
         with gr.Row():
             with gr.Column(scale=2):
@@ -74,8 +78,8 @@ def build_tab(search: AudioSearch) -> None:
         def shown(result: AudioSearchResult):
             scores = [h.score for h in result.hits]
             first = str(result.hits[0].path) if result.hits else None
-            return (result.to_json(), hit_rows(result), first, playing_text(result, 0) if result.hits else "",
-                    spectrogram_figure(result.spectrograms, scores), result)
+            return (result.to_json(), hit_rows(result), first, playing_text(result.hits, 0) if result.hits else "",
+                    spectrogram_figure(result.spectrograms, scores), result.hits)
 
         def search_audio(query, top_k, progress=gr.Progress()):
             try:
@@ -91,16 +95,16 @@ def build_tab(search: AudioSearch) -> None:
                 raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
             return (*shown(result), caption_rows(result), result.note)
 
-        def play_row(result: AudioSearchResult | None, event: gr.SelectData):
-            if result is None or not result.hits:
+        def play_row(found: list[AudioHit] | None, event: gr.SelectData):
+            if not found:
                 raise gr.Error("Search first, then pick a clip to play.", title="Nothing to play yet")
-            index = min(int(event.index[0]), len(result.hits) - 1)
-            return str(result.hits[index].path), playing_text(result, index)
+            index = min(int(event.index[0]), len(found) - 1)
+            return str(found[index].path), playing_text(found, index)
 
-        common = [raw, hits, player, playing, spectrograms, result_state]
+        common = [raw, hits, player, playing, spectrograms, hits_state]
         gr.on(triggers=[search_text.click, query.submit], fn=search_audio, inputs=[query, top_k], outputs=common,
               api_name="search_audio", api_description="Sounds in the collection that match a description, best first.")
         search_sound.click(search_by_audio, inputs=[example_sound, top_k], outputs=[*common, captions, note],
                            api_name="search_by_audio",
                            api_description="Sounds in the collection closest to a recording, and the nearest known captions.")
-        hits.select(play_row, inputs=[result_state], outputs=[player, playing], api_visibility="private")
+        hits.select(play_row, inputs=[hits_state], outputs=[player, playing], api_visibility="private")

@@ -15,7 +15,9 @@ BEAM_HEADERS = ["#", "caption", "score"]
 
 def caption_markdown(result: CaptionResult) -> str:
     mode = "video and transcript" if result.mode == "V+T" else "video only"
-    return f"### {result.caption}\n\nFrom the {mode}: {result.frames} frames of {result.seconds:.1f} s."
+    heard = (f"\n\n_Transcript from speech recognition (language: {result.language}): {result.transcript}_"
+             if result.transcript_source == "speech" else "")
+    return f"### {result.caption}\n\nFrom the {mode}: {result.frames} frames of {result.seconds:.1f} s.{heard}"
 
 
 def beam_rows(result: CaptionResult) -> list[list]:
@@ -24,9 +26,9 @@ def beam_rows(result: CaptionResult) -> list[list]:
 
 def header_markdown(captioner: VideoCaptioner) -> str:
     if not captioner.available():
-        return f"No captioning model is installed here (expected an export at {captioner.checkpoint_path})."
+        return f"No captioning model is installed here (expected a checkpoint folder {captioner.checkpoint_path.name})."
     info = captioner.describe()
-    return (f"**Model:** UniVL-style captioner at {info['checkpoint']}, its losses combined by **{info['combiner']}** "
+    return (f"**Model:** {info['checkpoint']}, its losses combined by **{info['combiner']}** "
             "(the model loads on the first clip)")
 
 
@@ -37,7 +39,7 @@ def build_tab(captioner: VideoCaptioner) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 clip = gr.Video(label="A short clip", sources=["upload"], elem_id="caption-clip")
-                transcript = gr.Textbox(label="Transcript (optional: what is said in the clip; V+T mode)", lines=2,
+                transcript = gr.Textbox(label="Transcript (optional: what is said in the clip; V+T mode; left empty, it is recognised from the speech)", lines=2,
                                         elem_id="caption-transcript")
                 beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Beam size (1 = greedy)")
                 run = gr.Button("Caption this clip", variant="primary", elem_id="caption-submit")

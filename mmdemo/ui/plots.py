@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 ANSWER_COLOUR = "#16a34a"
@@ -84,7 +85,12 @@ def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, 
 
 
 def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] | None = None) -> go.Figure | None:
-    """Each clip's log-mel spectrogram (dB), stacked one under another in rank order."""
+    """Each clip's log-mel spectrogram (dB), stacked one under another in rank order.
+
+    The dB values go in as whole numbers in an int8 array, which plotly sends as a base64 typed
+    array: about 6 times less JSON than lists of floats, for the browser and for the copy that
+    gradio keeps in each session (issue 19). The colour scale spans 120 dB, so 1 dB steps are invisible.
+    """
     if not spectrograms:
         return None
     from plotly.subplots import make_subplots
@@ -94,8 +100,9 @@ def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] |
     for row, spec in enumerate(spectrograms, start=1):
         frames = len(spec["db"][0]) if spec["db"] else 0
         seconds = [spec["seconds"] * (i + 0.5) / max(frames, 1) for i in range(frames)]
+        whole_db = np.clip(np.rint(np.asarray(spec["db"], dtype=np.float32)), -128, 127).astype(np.int8)
         fig.add_trace(
-            go.Heatmap(z=spec["db"], x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
+            go.Heatmap(z=whole_db, x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
                        colorbar=dict(title="dB"), hovertemplate="%{x:.2f} s · mel bin %{y}<br>%{z:.0f} dB<extra></extra>"),
             row=row, col=1,
         )

@@ -3,7 +3,7 @@
 With "Show segmentation" ticked, the frames the video models saw are also shown with their
 pixels coloured by Cityscapes class (``mmdemo.pipelines.segment_frames``). That is a second
 event after ``/classify_scene``, whose inputs and outputs stay as they are; the frames pass
-between the two in the person's own ``gr.State``.
+between the two in the person's own ``gr.State``, which expires after ``Settings.session_ttl_seconds``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def segmentation_gallery(result: SegmentationResult, frame_times: list[float]) -
 
 def header_markdown(classifier: SceneClassifier) -> str:
     if not classifier.available():
-        return f"No scene models are installed here (expected exports under {classifier.root})."
+        return f"No scene models are installed here (expected exports in a checkpoint folder {classifier.root.name})."
     info = classifier.describe()
     return (f"**Models:** {info['models']} · **Ensemble:** {info['ensemble']} · "
             f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)")
@@ -68,10 +68,11 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
         show_segmentation = gr.Checkbox(
             False, label="Show segmentation", elem_id="scene-show-segmentation", interactive=segmenter.available(),
             info="Colour those frames by Cityscapes class (road, car, person, ...)" if segmenter.available()
-            else f"No segmentation model is installed ({segmenter.root}).")
+            else f"No segmentation model is installed (expected a checkpoint folder {segmenter.root.name}).")
         segmentation = gr.Gallery(label=SEGMENTATION_LABEL, columns=6, height=220,
                                   visible=False, elem_id="scene-segmentation")
-        seen = gr.State()  # this person's last classified frames and their times, for the segmentation
+        # this person's last classified frames and their times, for the segmentation; about 1 MB, so it expires
+        seen = gr.State(time_to_live=classifier.settings.session_ttl_seconds)
         with gr.Accordion("API answer (JSON)", open=False):
             raw = gr.JSON(label="/classify_scene")
 

@@ -21,6 +21,7 @@ from mmdemo.compare_report import (
     summary_table,
 )
 from mmdemo.config import Settings
+from mmdemo.names import without_dirs
 
 
 def build_tab(settings: Settings) -> None:
@@ -30,14 +31,14 @@ def build_tab(settings: Settings) -> None:
         gr.Markdown("## Pretrained vs scratch\nThe same model trained twice on the same data, seed, config and "
                     "budget: once from pretrained weights, once from randomly initialised ones.")
         if not (folder / REPORT_FILE).is_file():
-            gr.Markdown(f"No pretrained-vs-scratch report is bundled here (expected {folder / REPORT_FILE}). "
-                        f"Make one with `python -m training compare-init <task> --data DIR --out {folder}`.",
+            gr.Markdown(f"No pretrained-vs-scratch report is bundled here (expected assets/{BUNDLED_REPORT}/{REPORT_FILE}). "
+                        f"Make one with `python -m training compare-init <task> --data DIR --out assets/{BUNDLED_REPORT}`.",
                         elem_id="training-status")
             return
         try:
             report = load_report(folder)
         except ReportError as error:
-            gr.Markdown(f"The bundled report cannot be shown: {error}", elem_id="training-status")
+            gr.Markdown(f"The bundled report cannot be shown: {without_dirs(str(error))}", elem_id="training-status")
             return
         gr.Markdown("\n\n".join(describe(report)), elem_id="training-status")
         headers, rows = summary_table(report)

@@ -1,7 +1,9 @@
 """The "Medical video QA" tab: ask a question, get the video and the span that answer it.
 
 The handlers only call the pipeline and format its ``LocateResult``; a person's result lives
-in ``gr.State`` (one copy per browser session), never in module or closure variables.
+in ``gr.State`` (one copy per session, expiring after ``Settings.session_ttl_seconds``), never in
+module or closure variables. So do the subtitles recognised from an upload's speech, with the
+person's corrections, which the next question on the same clip uses.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Any
 import gradio as gr
 
 from mmdemo.errors import InputError
-from mmdemo.media.subtitles import Caption
-from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer
+from mmdemo.media.subtitles import Caption, parse_rows
+from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer, Subtitles, write_subtitle_files
 from mmdemo.ui.plots import span_matrix_figure, timeline_figure
 
 EXAMPLES = [
@@ -25,6 +27,7 @@ EXAMPLES = [
 ]
 TABLE_HEADERS = ["#", "Video", "Start", "End", "Score"]
 SUBTITLE_TYPES = [".srt", ".vtt", ".json", ".txt"]
+SPEECH_HEADERS = ["Start (s)", "End (s)", "Text"]
 
 
 def fmt_time(seconds: float) -> str:
@@ -56,6 +59,26 @@ def answer_markdown(result: LocateResult) -> str:
     )
 
 
+def speech_note(subtitles: Subtitles) -> str:
+    edited = " (with your corrections)" if subtitles.source == "corrected" else ""
+    return (f"_No subtitles came with this video: they were made by speech recognition{edited} "
+            f"({subtitles.model}; language detected: **{subtitles.language}**, {subtitles.language_probability or 0:.0%} sure). "
+            "Correct any line below: your edits are used for the next question on this clip._")
+
+
+def speech_outputs(result: LocateResult | None) -> tuple:
+    """The recognised-subtitles box: note, editable lines, SRT/VTT files, visibility, and the state to keep.
+
+    Shown after the answer (a private follow-up event), so /locate_answer's outputs stay as they were.
+    """
+    subs = result.subtitles if result is not None else None
+    if subs is None or not subs.recognised:
+        return "", [], None, gr.Accordion(visible=False), None
+    files = write_subtitle_files(subs.captions, result.video_id)
+    return (speech_note(subs), [[c.start, c.end, c.text] for c in subs.captions], [str(f) for f in files],
+            gr.Accordion(visible=True, open=True), subs)
+
+
 def table_rows(result: LocateResult) -> list[list[Any]]:
     return [
         [i + 1, c["title"], fmt_time(c["start"]), fmt_time(c["end"]), round(c["score"], 3)]
@@ -77,7 +100,7 @@ def build_tab(locator: AnswerLocator) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     top_k_limit = 10
     with gr.Tab("Medical video QA"):
-        result_state = gr.State(None)
+        result_state = gr.State(None, time_to_live=locator.settings.session_ttl_seconds)
         with gr.Row():
             with gr.Column(scale=2):
                 question = gr.Textbox(
@@ -107,6 +130,14 @@ def build_tab(locator: AnswerLocator) -> None:
                                             visible=locator.span_qa_path().is_dir(), elem_id="qa-reader")
                 matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
                                  visible=locator.ccgs_path().is_dir(), elem_id="qa-span-matrix")
+                with gr.Accordion("Subtitles from speech recognition", visible=False, elem_id="qa-speech") as speech_box:
+                    speech_state = gr.State(None, time_to_live=locator.settings.session_ttl_seconds)
+                    note = gr.Markdown(elem_id="qa-speech-note")
+                    speech_lines = gr.Dataframe(headers=SPEECH_HEADERS, datatype=["number", "number", "str"], type="array",
+                                                interactive=True, wrap=True, elem_id="qa-speech-lines",
+                                                label="Recognised lines (edit the text or the times)")
+                    speech_files = gr.File(label="Download as SRT or WebVTT", file_count="multiple", interactive=False,
+                                           elem_id="qa-speech-files")
         with gr.Row():
             table = gr.Dataframe(
                 headers=TABLE_HEADERS, label="Top answers (click a row to play it)", interactive=False, wrap=True, scale=3,
@@ -118,7 +149,7 @@ def build_tab(locator: AnswerLocator) -> None:
         with gr.Accordion("API answer (JSON)", open=False):
             raw = gr.JSON(label="/locate_answer")
 
-        def locate_answer(question, video, subtitles, top_k, progress=gr.Progress()):
+        def locate_answer(question, video, subtitles, top_k, recognised: Subtitles | None, progress=gr.Progress()):
             try:
                 result = locator.run(
                     question,
@@ -126,6 +157,7 @@ def build_tab(locator: AnswerLocator) -> None:
                     subtitle_path=subtitles or None,
                     top_k=int(top_k),
                     progress=progress,
+                    corrections=recognised,
                 )
             except InputError as error:
                 raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
@@ -142,6 +174,15 @@ def build_tab(locator: AnswerLocator) -> None:
                 highlighted_transcript(result.transcript, result.reading),
                 result,
             )
+
+        def correct_lines(rows, recognised: Subtitles | None):  # the person's edits, kept for the next question
+            if recognised is None:
+                return None, None
+            try:
+                corrected = recognised.corrected(parse_rows(rows or []))
+            except InputError as error:
+                raise gr.Error(str(error), title="Please check the transcript", print_exception=False) from error
+            return corrected, [str(f) for f in write_subtitle_files(corrected.captions, "transcript")]
 
         def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, clip out
             if result is None:
@@ -163,11 +204,14 @@ def build_tab(locator: AnswerLocator) -> None:
         gr.on(
             triggers=[ask.click, question.submit],
             fn=locate_answer,
-            inputs=[question, video, subtitles, top_k],
+            inputs=[question, video, subtitles, top_k, speech_state],
             outputs=[raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, result_state],
             api_name="locate_answer",
             api_description="Find the video and time span that answer a medical question.",
-        )
+        ).then(speech_outputs, inputs=[result_state], outputs=[note, speech_lines, speech_files, speech_box, speech_state],
+               api_visibility="private")
+        speech_lines.input(correct_lines, inputs=[speech_lines, speech_state], outputs=[speech_state, speech_files],
+                           api_visibility="private")
         play.click(play_answer, inputs=[result_state, choice], outputs=[clip, playing, transcript, choice, reader],
                    api_visibility="private")
         table.select(play_row, inputs=[result_state], outputs=[clip, playing, transcript, choice, reader],

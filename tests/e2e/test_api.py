@@ -99,7 +99,7 @@ def bad_files(tmp_path_factory):
         ("", None, None, "Please type a question"),
         ("x" * 5000, None, None, "too long"),
         (CHIN_TUCK, "broken.mp4", "empty.srt", "Could not read 'broken.mp4'"),
-        (CHIN_TUCK, "hamstring", None, "This video has no subtitles; upload an SRT/VTT file"),
+        (CHIN_TUCK, "hamstring", None, "No speech was found in"),
         (CHIN_TUCK, "hamstring", "latin1.srt", "not UTF-8"),
         (CHIN_TUCK, None, "empty.srt", "empty"),
     ],
@@ -134,3 +134,15 @@ def test_two_clients_uploads_never_mix(app_url, make_upload, tmp_path):
         assert {c["video_id"] for c in payload["candidates"]} == {name}
         assert all(line[line.index("] ") + 2:] in talks[name] for line in transcript.splitlines())
         assert name in clip
+
+
+@pytest.mark.slow
+def test_a_clip_without_subtitles_is_answered_from_its_speech(client, tmp_path):
+    from training.data.synthetic_speech import narrate, narrated_clip
+
+    narration = narrate(TALK, tmp_path / "spoken_talk.wav")
+    clip = narrated_clip(narration, tmp_path / "spoken_talk.mp4")
+    payload, answer, *_ = locate(client, "How do I stretch my hamstring?", handle_file(str(clip)))
+    assert payload["video_id"] == "spoken_talk"
+    assert payload["subtitles"]["source"] == "speech" and payload["subtitles"]["language"] == "en"
+    assert any("hamstring" in line["text"] for line in payload["subtitles"]["captions"])

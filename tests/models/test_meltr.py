@@ -198,3 +198,11 @@ def test_sum_init_starts_as_the_scaled_plain_sum():
     assert (weights > 0).all()
     random = loss_weights(tiny_meltr(0, replace(config, init="random")), losses[:32])
     assert random.abs().mean() < 0.5 * config.init_scale
+
+
+def test_a_loss_stays_float32_under_bf16_autocast():
+    """The trainer's bf16 autocast leaves MELTR alone: M(L) is a loss, logged and recorded exactly."""
+    meltr, losses = tiny_meltr(0).float(), torch.tensor([1.5, 0.25, 3.0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under = meltr(losses)
+    assert under.dtype == torch.float32 and torch.equal(under, meltr(losses))

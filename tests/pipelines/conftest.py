@@ -44,7 +44,8 @@ class Talk:
 
 def srt_text(lines, step: float = Talk.step) -> str:
     def stamp(t: float) -> str:
-        return f"00:{int(t // 60):02d}:{int(t % 60):02d},{int(round(t % 1 * 1000)):03d}"
+        ms = round(t * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
     return "\n".join(f"{i + 1}\n{stamp(i * step)} --> {stamp((i + 1) * step - 0.2)}\n{text}\n" for i, text in enumerate(lines))
 
@@ -82,6 +83,26 @@ def make_upload(tmp_path_factory) -> Callable[..., tuple[Path, Path]]:
         return make_clip(folder / f"{name}.mp4", len(lines) * Talk.step, audio), subs
 
     return make
+
+
+@pytest.fixture(scope="session")
+def write_srt() -> Callable[..., Path]:
+    """write_srt(path, lines, step) -> path: one cue per line, ``step`` seconds apart."""
+
+    def write(path: Path, lines, step: float = Talk.step) -> Path:
+        path.write_text(srt_text(lines, step), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def narrated_upload(tmp_path_factory, talk):
+    """(clip, narration): the talk spoken by espeak-ng under a test pattern, with no subtitles at all."""
+    from training.data.synthetic_speech import narrate, narrated_clip
+
+    narration = narrate(list(talk.lines), tmp_path_factory.mktemp("narrated") / "narrated_talk.wav")
+    return narrated_clip(narration, narration.wav.with_suffix(".mp4")), narration
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,19 @@ def test_greedy_and_beam_captions_from_video_and_transcript(captioner, clips):
     assert beams.mode == "V+T" and len(beams.beams) == 3
     scores = [b["score"] for b in beams.beams]
     assert scores == sorted(scores, reverse=True)
-    assert set(beams.to_json()) == {"caption", "beams", "mode"}
+    assert {"caption", "beams", "mode"} <= set(beams.to_json())
+    assert (beams.transcript_source, greedy.transcript_source) == ("typed", None)  # a silent clip: no speech to hear
+
+
+@pytest.mark.slow
+def test_an_empty_transcript_is_recognised_from_the_clips_speech(captioner, narrated_upload):
+    clip, narration = narrated_upload
+    roomy = VideoCaptioner.load(Settings(assets_dir=captioner.settings.assets_dir))  # the talk is longer than 3 s
+    result = roomy.run(clip)
+    assert result.mode == "V+T" and result.transcript_source == "speech" and result.language == "en"
+    assert "hamstring" in result.transcript
+    assert roomy.run(clip, speech=False).mode == "V"
+    assert roomy.run(clip, transcript="typed words").transcript == "typed words"
 
 
 @pytest.mark.parametrize("name, message", [(None, "Please upload a video"), ("sound.wav", "no video stream"),

@@ -107,9 +107,42 @@ def test_file_over_the_size_limit(clip, srt):
         tiny.run(QUESTION, video_path=clip, subtitle_path=srt)
 
 
-def test_video_without_any_subtitles(cold, clip):
-    with pytest.raises(InputError, match="This video has no subtitles; upload an SRT/VTT file"):
+def test_video_without_subtitles_or_speech(cold, clip):
+    with pytest.raises(InputError, match="No speech was found in 'clinic_talk.mp4'.*upload its subtitles"):
         cold.run(QUESTION, video_path=clip)
+
+
+@pytest.mark.slow
+def test_clip_without_subtitles_is_answered_from_its_speech(locator, narrated_upload, tmp_path):
+    clip, narration = narrated_upload
+    steps = []
+    result = locator.run(QUESTION, video_path=clip, work_dir=tmp_path, progress=lambda share, desc=None: steps.append(desc))
+    answering = [i for i, line in enumerate(narration.sentences) if "hamstring" in line]
+    assert any(result.start <= narration.starts[i] + 0.5 and result.end >= narration.ends[i] - 0.5 for i in answering), \
+        (result.start, result.end, result.transcript)
+    assert any("hamstring" in c.text for c in result.transcript)
+    assert any(desc.startswith("Recognising speech") for desc in steps)
+    payload = result.to_json()["subtitles"]
+    assert payload["source"] == "speech" and payload["language"] == "en" and payload["model"].startswith("Whisper base")
+    assert len(payload["captions"]) == len(result.subtitles.captions) >= len(narration.sentences)
+    assert json.dumps(result.to_json())
+
+
+@pytest.mark.slow
+def test_a_corrected_transcript_is_used_for_the_next_question_on_the_same_clip(locator, narrated_upload, tmp_path,
+                                                                              monkeypatch):
+    from mmdemo.media.subtitles import Caption
+
+    clip, _ = narrated_upload
+    first = locator.run(QUESTION, video_path=clip, work_dir=tmp_path)  # recognised (or cached by the test above)
+    edited = first.subtitles.corrected([Caption(c.start, c.end, c.text.replace("ankle", "wrist"))
+                                        for c in first.subtitles.captions])
+    monkeypatch.setattr(locator.transcriber, "_recognise", lambda *a: pytest.fail("recognised the same clip again"))
+    again = locator.run("How long do I hold ice on my wrist?", video_path=clip, work_dir=tmp_path, corrections=edited)
+    assert again.subtitles.source == "corrected" and again.to_json()["subtitles"]["language"] == "en"
+    assert any("wrist" in c.text for c in again.transcript)
+    other = replace(edited, digest="0" * 64)  # a correction made for another file is not used
+    assert locator.run(QUESTION, video_path=clip, work_dir=tmp_path, corrections=other).subtitles.source == "speech"
 
 
 @pytest.mark.parametrize(
@@ -139,6 +172,32 @@ def test_subtitles_for_another_video(cold, tmp_path, clip, talk):
     later.write_text(srt_lines(talk.lines[:6], offset="00:50:"), encoding="utf-8")
     with pytest.raises(InputError, match="another video"):
         cold.run(QUESTION, video_path=clip, subtitle_path=later)
+
+
+@pytest.fixture(scope="session")
+def short_clip(make_upload, talk) -> Path:
+    return make_upload("short_clip", talk.lines[:5])[0]  # 20 s
+
+
+@pytest.mark.parametrize("with_video", [True, False], ids=["with-video", "subtitles-alone"])
+def test_twelve_thousand_cues_are_refused_before_any_work(cold, short_clip, tmp_path, talk, write_srt, with_video):
+    """Issue 19: a 0.6 MB SRT of 12,000 short cues took 75 s and 6 GB; now it is a message."""
+    subs = write_srt(tmp_path / "long.srt", [talk.lines[i % 10] for i in range(12_000)], step=0.5)
+    with pytest.raises(InputError, match="12,000 cues; the limit is 5,000"):
+        cold.run(QUESTION, video_path=short_clip if with_video else None, subtitle_path=subs)
+
+
+@pytest.mark.slow
+def test_cues_past_the_end_of_the_video_are_cut_off(locator, short_clip, tmp_path, talk, write_srt, monkeypatch):
+    """With the cap raised, 12,000 cues running to 2 h on a 20 s clip answer inside the clip."""
+    monkeypatch.setattr(locator, "settings", replace(locator.settings, limits=Limits(max_subtitle_cues=20_000)))
+    subs = write_srt(tmp_path / "long.srt", [talk.lines[i % 10] for i in range(12_000)], step=0.6)  # a cue spans 19.8-20.2 s
+    duration = probe(short_clip).duration
+    result = locator.run(QUESTION, video_path=short_clip, subtitle_path=subs, work_dir=tmp_path)
+    assert 0 <= result.start < result.end <= duration
+    assert all(0 <= c["start"] < c["end"] <= duration for c in result.candidates)
+    assert len(result.timeline["times"]) == 34 and max(result.timeline["times"]) < duration
+    assert result.sources[result.video_id].captions[-1].end == pytest.approx(min(20.2, duration))
 
 
 # ------------------------------------------------------------------ uploads that work
@@ -259,6 +318,27 @@ def test_result_json_and_playing_other_candidates(locator, tmp_path):
     assert result.transcript_of(1) and all(c.end > second["start"] and c.start < second["end"] for c in result.transcript_of(1))
     with pytest.raises(InputError, match="Pick one of the listed answers"):
         locator.play(result, 99)
+
+
+def test_broken_span_qa_export_disables_only_the_reader(tmp_path, talk, caplog):
+    """A corrupt optional export: questions are still answered, one warning is logged (once), and the
+    disabled method is reported by name, with no server paths."""
+    bundled = Settings().checkpoint_root / "span_qa"
+    broken = tmp_path / "checkpoints" / "span_qa"
+    broken.mkdir(parents=True)
+    for name in ("config.json", "meta.json"):
+        (broken / name).write_bytes((bundled / name).read_bytes())
+    (broken / "model.safetensors").write_bytes((bundled / "model.safetensors").read_bytes()[:1000])  # cut short
+    locator = AnswerLocator.load(replace(Settings(), checkpoints_dir=tmp_path / "checkpoints"))
+    subs = write(tmp_path / "clinic_talk.srt", srt_lines(talk.lines).encode())
+    with caplog.at_level("WARNING", logger="mmdemo.pipelines.locate_answer"):
+        results = [locator.run(QUESTION, subtitle_path=subs) for _ in range(2)]
+    assert all(r.video_id == "clinic_talk" and r.reading is None for r in results)
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "span_qa is disabled" in caplog.records[0].getMessage()
+    assert list(locator.disabled) == ["span_qa"]
+    assert "model.safetensors is not a valid safetensors file" in locator.disabled["span_qa"]
+    assert str(tmp_path) not in locator.disabled["span_qa"]
 
 
 def test_describe_is_cheap_and_names_models_and_data(cold):

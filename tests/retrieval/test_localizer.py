@@ -56,3 +56,90 @@ def test_length_prior_pulls_toward_typical_length():
 
 def test_no_captions_no_spans():
     assert best_spans([], np.zeros(0), LocalizerConfig()) == []
+
+
+# ------------------------------------------------------------------ against brute force, and at scale
+
+
+def brute_force_spans(captions, relevance, config, top_k):
+    """Every span scored one by one, then greedy NMS: what ``best_spans`` must reproduce."""
+    starts = np.array([c.start for c in captions])
+    slots = np.append(np.diff(starts), captions[-1].end - captions[-1].start).clip(min=0)
+    gain = np.concatenate([[0.0], np.cumsum((np.asarray(relevance, dtype=np.float64) - config.threshold) * slots)])
+    spans = []
+    for i, a in enumerate(captions):
+        for j in range(i, len(captions)):
+            z = (np.log(max(captions[j].end - a.start, 1e-3)) - config.length_log_mean) / config.length_log_std
+            spans.append((gain[j + 1] - gain[i] - config.prior_weight * 0.5 * z**2, i, j, a.start, captions[j].end))
+    out = []
+    while spans and len(out) < top_k:
+        best = max(spans, key=lambda s: s[0])  # the first of equals, as in (first, last) order
+        out.append(best)
+        s, e = best[3], best[4]
+
+        def iou(x):
+            union = max(x[4], e) - min(x[3], s)
+            return max(0.0, min(x[4], e) - max(x[3], s)) / union if union > 0 else 0.0
+
+        spans = [x for x in spans if x is not best and iou(x) <= config.nms_iou]
+    return out
+
+
+def random_captions(rng, n):
+    """Sorted, disjoint captions with gaps and some zero-length ones, under 20 min in all."""
+    starts = np.round(np.cumsum(rng.exponential(2.0, n)), 3)
+    ends = np.minimum(starts + np.round(rng.exponential(3.0, n) * (rng.random(n) > 0.1), 3), np.append(starts[1:], np.inf))
+    return [Caption(float(s), float(e), "x") for s, e in zip(starts, ends)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_spans_match_brute_force_on_random_inputs(seed):
+    rng = np.random.default_rng(seed)
+    captions = random_captions(rng, int(rng.integers(1, 60)))
+    config = LocalizerConfig(
+        smooth_seconds=float(rng.choice([0.0, 2.0, 5.0])), threshold=float(rng.random()),
+        prior_weight=float(rng.choice([0.0, 1.0, 10.0])), nms_iou=float(rng.choice([0.0, 0.3, 0.5])),
+    )
+    raw = np.round(rng.random(len(captions)), 1)  # rounded, so there are ties to break
+    relevance = caption_relevance(captions, raw, config).scores
+    spans = best_spans(captions, relevance, config, top_k=8)
+    expected = brute_force_spans(captions, relevance, config, top_k=8)
+    assert [(s.first, s.last) for s in spans] == [(i, j) for _, i, j, _, _ in expected]
+    np.testing.assert_allclose([s.score for s in spans], [x[0] for x in expected], rtol=1e-12, atol=1e-12)
+
+
+def test_smoothing_matches_the_full_gaussian():
+    rng = np.random.default_rng(0)
+    captions = random_captions(rng, 300)
+    times = np.array([0.5 * (c.start + c.end) for c in captions])
+    raw = rng.random(len(captions))
+    weights = np.exp(-0.5 * ((times[:, None] - times[None, :]) / 5.0) ** 2)
+    full = weights @ raw / weights.sum(1)
+    expected = (full - full.min()) / (full.max() - full.min())
+    timeline = caption_relevance(captions, raw, LocalizerConfig(smooth_seconds=5.0))
+    np.testing.assert_allclose(timeline.scores, expected, atol=1e-6)
+
+
+def test_spans_are_never_longer_than_the_prior_allows():
+    captions = [Caption(5.0 * i, 5.0 * i + 5.0, "x") for i in range(1000)]  # 5,000 s, all relevant
+    config = LocalizerConfig()
+    span = best_spans(captions, np.ones(1000), config, top_k=1)[0]
+    assert 1000.0 < span.end - span.start <= config.max_length_seconds < 1200.0
+
+
+def test_a_hundred_thousand_captions_in_bounded_memory():
+    """Issue 19: n x n arrays needed 74.5 GiB at 100,000 cues; the localizer now needs megabytes."""
+    import tracemalloc
+
+    n = 100_000
+    captions = [Caption(5.0 * i, 5.0 * i + 4.5, "x") for i in range(n)]
+    raw = np.random.default_rng(0).random(n)
+    tracemalloc.start()
+    try:
+        config = LocalizerConfig()
+        spans = best_spans(captions, caption_relevance(captions, raw, config).scores, config, top_k=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(spans) == 5
+    assert peak < 64e6  # the n x n version's index arrays alone: 2 x 8 x n^2 / 2 = 80 GB

@@ -29,7 +29,7 @@ def data(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_cli_training_lowers_the_loss_and_exports_a_loadable_retriever(data, tmp_path):
+def test_cli_training_lowers_the_loss_and_exports_a_loadable_retriever(data, tmp_path, device):
     out = tmp_path / "run"
     config = tmp_path / "audio.yaml"
     config.write_text(
@@ -37,7 +37,7 @@ def test_cli_training_lowers_the_loss_and_exports_a_loadable_retriever(data, tmp
         "task: {model: {embed_dim: 64, text_train_layers: 1, audio: {cnn_channels: [8, 16], cnn_segment_seconds: 2.0}}}\n"
     )
     command = [sys.executable, "-m", "training", "audio-retrieval", "--data", str(data), "--out", str(out),
-               "--config", str(config), "--device", "cpu"]
+               "--config", str(config), "--device", device]
     done = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]

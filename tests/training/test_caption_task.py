@@ -5,58 +5,32 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.numpy import save_file
 
-from mmdemo.caption_annotations import read_msrvtt
 from mmdemo.checkpoint import load_checkpoint
 from mmdemo.models.captioner import LOSS_NAMES, MELTR_PREFIX, load_captioner
 from training import train_state
 from training.__main__ import main as train_main
-from training.data.synthetic_captions import SyntheticCaptionConfig, generate
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 2
-# The bundled config, shrunk: a width-32 captioner, a width-32 MELTR, a meta step every 2nd batch.
-TINY = ["task.model.frame_dim=16", "task.model.max_frames=8", "task.model.max_caption_tokens=24",
-        "task.model.text.max_length=16", "task.model.dim=32", "task.model.heads=2", "task.model.ff_dim=64", "task.meltr.dim=32",
-        "task.meltr.ff_dim=64", "task.meltr.scale_hidden=16", "task.aid.inner_steps=2",
-        "task.meta_fraction=0.25", "task.meta_batch_size=4", "task.max_length=8", "train.batch_size=6", "train.lr=2e-3",
-        "train.warmup_ratio=0", "train.log_every=1"]
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    """16 train (4 of them meta-data) / 4 val clips; each clip's 'features' are noise around a vector of its content."""
-    root = tmp_path_factory.mktemp("captions")
-    generate(root, train=16, val=4, config=replace(SyntheticCaptionConfig(), seconds=1.0, size=32, fps=4))
-    rng = np.random.default_rng(0)
-    (root / "features").mkdir()
-    for clip in read_msrvtt(root / "annotations.json"):
-        content = np.frombuffer(clip.captions[0].encode()[:16].ljust(16), dtype=np.uint8) / 255.0
-        frames = (content + 0.1 * rng.standard_normal((4, 16))).astype(np.float32)
-        save_file({"embeddings": frames, "times": np.arange(4, dtype=np.float32) / 4},
-                  str(root / "features" / f"{clip.video_id}.safetensors"),
-                  metadata={"model": "random", "pretrained": "", "seed": "0", "fps": "4.0"})
-    return root
-
-
-def caption_args(data: Path, out: Path, combiner: str, *extra: str) -> list[str]:
-    overrides = [arg for item in [*TINY, f"task.combiner={combiner}", *extra] for arg in ("--set", item)]
-    return ["caption", "--data", str(data), "--out", str(out), "--epochs", str(EPOCHS), "--device", "cpu",
+def caption_args(data: Path, out: Path, combiner: str, *extra: str, tiny: list[str], device: str) -> list[str]:
+    overrides = [arg for item in [*tiny, f"task.combiner={combiner}", *extra] for arg in ("--set", item)]
+    return ["caption", "--data", str(data), "--out", str(out), "--epochs", str(EPOCHS), "--device", device,
             "--init", "pretrained", "--config", str(REPO / "training/configs/caption_synthetic.yaml"), *overrides]
 
 
 @pytest.fixture(scope="module")
-def runs(data, tmp_path_factory) -> dict[str, Path]:
+def runs(caption_data, caption_tiny, device, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("runs")
     for combiner in ("primary", "mtl", "meltr"):
-        summary = train_main(caption_args(data, out / combiner, combiner))
+        summary = train_main(caption_args(caption_data, out / combiner, combiner, tiny=caption_tiny, device=device))
         assert summary["status"] == "finished" and summary["best"] is not None
     return {combiner: out / combiner for combiner in ("primary", "mtl", "meltr")}
 
@@ -67,7 +41,7 @@ def train_rows(run: Path, name: str) -> list[float]:
 
 
 @pytest.mark.parametrize("combiner", ["primary", "mtl", "meltr"])
-def test_each_combiner_trains_and_exports(runs, data, combiner):
+def test_each_combiner_trains_and_exports(runs, combiner):
     run = runs[combiner]
     caption = train_rows(run, "caption")
     assert all(np.isfinite(caption)) and caption[-1] < caption[0]  # the primary loss falls in every mode
@@ -102,14 +76,15 @@ def test_meltr_is_trained_only_by_its_meta_step(runs):
     assert not np.allclose(weights, 1.0)  # MELTR weighs its inputs unequally
 
 
-def test_a_resumed_meltr_run_continues_exactly(runs, data, tmp_path):
+def test_a_resumed_meltr_run_continues_exactly(runs, caption_data, caption_tiny, device, tmp_path):
     """Stopped after step 3 (mid-epoch 1, one meta step taken), then resumed: the same weights,
     MELTR's Adam moments, batch counter and meta-batch generator, and the same MELTR record."""
     out = tmp_path / "meltr"
-    assert train_main(caption_args(data, out, "meltr", "train.stop_after_steps=3"))["status"] == "stopped"
+    args = {"tiny": caption_tiny, "device": device}
+    assert train_main(caption_args(caption_data, out, "meltr", "train.stop_after_steps=3", **args))["status"] == "stopped"
     _, stopped, info = train_state.load_latest(out / "checkpoints")
     assert info["task_state"]["batches"] == 3 and any(name.startswith("task.meltr_optim.") for name in stopped)
-    assert train_main(caption_args(data, out, "meltr") + ["--resume"])["status"] == "finished"
+    assert train_main(caption_args(caption_data, out, "meltr", **args) + ["--resume"])["status"] == "finished"
     reference = runs["meltr"]
     for export in ("export", "export-final"):
         ours, theirs = (load_checkpoint(run / export) for run in (out, reference))
@@ -121,12 +96,12 @@ def test_a_resumed_meltr_run_continues_exactly(runs, data, tmp_path):
     assert all(torch.equal(ours[name], theirs[name]) for name in ours)  # task.* (MELTR's Adam, generator) included
 
 
-def test_evaluate_cli_reproduces_the_trainers_val_scores(runs, data, capsys):
+def test_evaluate_cli_reproduces_the_trainers_val_scores(runs, caption_data, capsys):
     """python -m mmdemo.evaluate caption on the val split: the scores the trainer selected the export by."""
     from mmdemo.evaluate import main as evaluate_main
 
     export = runs["meltr"] / "export"
-    assert evaluate_main(["caption", "--data", str(data), "--split", "val", "--checkpoint", str(export)]) == 0
+    assert evaluate_main(["caption", "--data", str(caption_data), "--split", "val", "--checkpoint", str(export)]) == 0
     scores = json.loads(capsys.readouterr().out)
     metrics = json.loads((export / "meta.json").read_text())["metrics"]
     assert scores["clips"] == 4 and scores["mode"] == "V+T"

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_cli_training_lowers_the_loss_and_exports_a_small_loadable_checkpoint(tmp_path):
+def test_cli_training_lowers_the_loss_and_exports_a_small_loadable_checkpoint(tmp_path, device):
     data, out = tmp_path / "data", tmp_path / "run"
     for split, seed in (("train", 0), ("val", 1)):
         videos, questions = generate(6 if split == "train" else 3, seed=seed, prefix=split)
@@ -30,7 +30,7 @@ def test_cli_training_lowers_the_loss_and_exports_a_small_loadable_checkpoint(tm
         "task: {crop_sentences: 16, eval_candidates: 2, model: {plm_layers: 1, train_plm_layers: 1, hidden: 64}}\n"
     )
     command = [sys.executable, "-m", "training", "ccgs", "--data", str(data), "--out", str(out),
-               "--config", str(config), "--device", "cpu", "--init", "pretrained"]
+               "--config", str(config), "--device", device, "--init", "pretrained"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]

@@ -24,14 +24,14 @@ def resolve(*argv: str):
     return resolve_run(build_parser().parse_args(list(argv)), command="test")
 
 
-def test_cli_run_lowers_loss_and_exports_a_loadable_checkpoint(tmp_path):
+def test_cli_run_lowers_loss_and_exports_a_loadable_checkpoint(tmp_path, device):
     data, out = tmp_path / "data", tmp_path / "run"
     data.mkdir()
     config = tmp_path / "toy.yaml"
     config.write_text("train:\n  lr: 1.0e-2\n  batch_size: 16\n  log_every: 2\n  warmup_ratio: 0.1\n"
                       "task:\n  n_train: 192\n  model: {hidden: 16}\n")
     command = [sys.executable, "-m", "training", "toy", "--data", str(data), "--out", str(out),
-               "--config", str(config), "--epochs", "3", "--device", "cpu", "--init", "scratch"]
+               "--config", str(config), "--epochs", "3", "--device", device, "--init", "scratch"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -71,9 +71,9 @@ def test_config_file_then_set_then_flags(tmp_path):
     assert run.command == "test" and run.init == "pretrained" and run.device is None
 
     yaml_file = tmp_path / "c.yaml"
-    yaml_file.write_text("train:\n  lr: 1e-3\n  bf16: false\n")  # YAML 1.1 reads 1e-3 as a string
+    yaml_file.write_text("train:\n  lr: 1e-3\n  precision: fp32\n")  # YAML 1.1 reads 1e-3 as a string
     run = resolve("toy", "--data", "d", "--out", str(tmp_path / "o"), "--config", str(yaml_file))
-    assert run.train.lr == 1e-3 and run.train.bf16 is False
+    assert run.train.lr == 1e-3 and run.train.precision == "fp32"
     assert read_config_file(tmp_path / "c.yaml")["task"] == {}
 
 
@@ -84,6 +84,7 @@ def test_config_file_then_set_then_flags(tmp_path):
     ("train:\n  epochs: many\n", "'train.epochs' must be int"),
     ("train:\n  schedule: cosine-ish\n", "train.schedule must be one of"),
     ("train:\n  optimizer: adam\n", "train.optimizer must be one of"),
+    ("train:\n  precision: fp16\n", "train.precision must be one of"),
     ("train:\n  step_epochs: [10, 5]\n", "train.step_epochs must be increasing"),
     ("train:\n  momentum: 1.5\n", "train.momentum must be in [0, 1"),
     ("train: [1, 2]\n", "section 'train' must be a mapping"),
@@ -104,9 +105,9 @@ def test_unknown_key_lists_the_valid_fields(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_existing_run_needs_resume_and_resume_keeps_its_config(tmp_path):
+def test_existing_run_needs_resume_and_resume_keeps_its_config(tmp_path, device):
     out = tmp_path / "run"
-    small = ["toy", "--data", str(tmp_path), "--out", str(out), "--device", "cpu", "--epochs", "1",
+    small = ["toy", "--data", str(tmp_path), "--out", str(out), "--device", device, "--epochs", "1",
              "--set", "task.n_train=32", "--set", "task.n_val=8", "--set", "train.lr=0.02"]
     main(small)
     with pytest.raises(ConfigError, match="--resume"):
@@ -116,7 +117,7 @@ def test_existing_run_needs_resume_and_resume_keeps_its_config(tmp_path):
     assert run.train.lr == 0.02 and run.task_config.n_train == 32 and run.train.epochs == 2
     with pytest.raises(ConfigError, match="train.lr"):
         resolve("toy", "--data", str(tmp_path), "--out", str(out), "--resume", "--set", "train.lr=0.1")
-    summary = main(["toy", "--data", str(tmp_path), "--out", str(out), "--resume", "--epochs", "2", "--device", "cpu"])
+    summary = main(["toy", "--data", str(tmp_path), "--out", str(out), "--resume", "--epochs", "2", "--device", device])
     assert summary["epoch"] == 2 and summary["step"] == summary["total_steps"]
 
 

@@ -21,7 +21,7 @@ from training.train_state import load_latest
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 TOY = ["--set", "task.n_train=64", "--set", "task.n_val=32", "--set", "train.batch_size=16",
-       "--set", "train.lr=0.02", "--set", "train.log_every=2", "--device", "cpu"]
+       "--set", "train.lr=0.02", "--set", "train.log_every=2"]
 
 
 def csv_values(run: Path, split: str, name: str) -> dict[int, list[float]]:
@@ -33,10 +33,10 @@ def csv_values(run: Path, split: str, name: str) -> dict[int, list[float]]:
     return values
 
 
-def test_cli_writes_a_report_of_both_runs_read_from_their_logs(tmp_path):
+def test_cli_writes_a_report_of_both_runs_read_from_their_logs(tmp_path, device):
     out = tmp_path / "compare"
     command = [sys.executable, "-m", "training", "compare-init", "toy", "--data", str(tmp_path), "--out", str(out),
-               "--epochs", "3", *TOY]
+               "--epochs", "3", "--device", device, *TOY]
     done = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
     printed = json.loads(done.stdout.strip().splitlines()[-1])
@@ -69,9 +69,9 @@ def test_cli_writes_a_report_of_both_runs_read_from_their_logs(tmp_path):
     assert "pretrained · validation" in page and "scratch · train" in page
 
 
-def test_resume_continues_both_runs_and_ends_as_an_uninterrupted_comparison(tmp_path):
+def test_resume_continues_both_runs_and_ends_as_an_uninterrupted_comparison(tmp_path, device):
     def compare(out: Path, *flags: str) -> dict:
-        return main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), *flags])
+        return main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), "--device", device, *flags])
 
     whole = tmp_path / "whole"
     compare(whole, "--epochs", "2", *TOY)
@@ -90,23 +90,23 @@ def test_resume_continues_both_runs_and_ends_as_an_uninterrupted_comparison(tmp_
     assert resumed.pretrained.wall_seconds > first["pretrained"]["wall_seconds"]  # summed over invocations
 
 
-def test_a_second_run_without_a_checkpoint_takes_the_first_runs_config(tmp_path):
+def test_a_second_run_without_a_checkpoint_takes_the_first_runs_config(tmp_path, device):
     out = tmp_path / "compare"
-    main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), "--epochs", "1", *TOY,
+    main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), "--epochs", "1", "--device", device, *TOY,
           "--set", "task.model.hidden=8"])
     for path in sorted((out / "scratch").rglob("*"), reverse=True):  # as if killed before scratch checkpointed
         path.unlink() if path.is_file() else path.rmdir()
-    main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), "--resume", "--device", "cpu"])
+    main(["compare-init", "toy", "--data", str(tmp_path), "--out", str(out), "--resume", "--device", device])
     configs = [json.loads((out / init / "run.json").read_text())["config"] for init in ("pretrained", "scratch")]
     assert configs[0] == configs[1] and configs[1]["task"]["model"]["hidden"] == 8
 
 
-def test_runs_with_different_configs_are_refused(tmp_path):
+def test_runs_with_different_configs_are_refused(tmp_path, device):
     from training.compare_init import build_parser, resolve_runs
 
     out = tmp_path / "compare"
     for init, hidden in (("pretrained", 8), ("scratch", 16)):
-        main(["toy", "--data", str(tmp_path), "--out", str(out / init), "--epochs", "1", *TOY,
+        main(["toy", "--data", str(tmp_path), "--out", str(out / init), "--epochs", "1", "--device", device, *TOY,
               "--set", f"task.model.hidden={hidden}"])
     args = build_parser().parse_args(["toy", "--data", str(tmp_path), "--out", str(out), "--resume"])
     with pytest.raises(ConfigError, match="different configs"):
@@ -114,7 +114,7 @@ def test_runs_with_different_configs_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_exactly(tmp_path):
+def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_exactly(tmp_path, device):
     from mmdemo.models.dual_encoder import load_dual_encoder
     from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
     from training.data.synthetic_audio import SyntheticAudioConfig, generate_clotho
@@ -128,7 +128,7 @@ def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_
         "               audio: {cnn_channels: [8, 16], cnn_segment_seconds: 2.0}}}\n"
     )
     command = [sys.executable, "-m", "training", "compare-init", "audio-retrieval", "--data", str(data),
-               "--out", str(out), "--config", str(config), "--device", "cpu"]
+               "--out", str(out), "--config", str(config), "--device", device]
     done = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
 

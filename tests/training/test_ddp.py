@@ -1,4 +1,4 @@
-"""Two CPU processes under torchrun (gloo): ranks stay identical and only rank 0 writes."""
+"""Two processes under torchrun (gloo on CPU, nccl on two GPUs): ranks stay identical and only rank 0 writes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 from mmdemo.checkpoint import build_from_checkpoint, load_checkpoint
 from training import train_state
@@ -20,10 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_two_process_gloo_run(tmp_path):
+def test_two_process_run(tmp_path, device):
+    if device == "cuda" and torch.cuda.device_count() < 2:
+        pytest.skip(f"nccl with one process per GPU needs 2 GPUs; this machine has {torch.cuda.device_count()}")
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "training", "toy", "--data", str(tmp_path), "--out", str(out), "--device", "cpu",
+               "-m", "training", "toy", "--data", str(tmp_path), "--out", str(out), "--device", device,
                "--epochs", "2", "--set", "train.batch_size=16", "--set", "train.grad_accum=2",
                "--set", "train.lr=1e-2", "--set", "train.checkpoint_every=3", "--set", "train.log_every=1",
                "--set", "task.n_train=128", "--set", "task.n_val=64"]

@@ -82,7 +82,7 @@ def test_scratch_draws_every_weight_and_trains_and_exports_the_whole_encoder():
 
 
 @pytest.mark.slow
-def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthetic, tmp_path):
+def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthetic, tmp_path, device):
     from mmdemo.config import Settings
     from mmdemo.media.subtitles import Caption
     from mmdemo.models.span_qa import load_span_qa
@@ -96,7 +96,7 @@ def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthet
         "task: {model: {encoder_layers: 1, train_layers: 1, max_length: 96, doc_stride: 32, max_answer_tokens: 64}}\n"
     )
     command = [sys.executable, "-m", "training", "extractive-qa", "--data", str(synthetic), "--out", str(out),
-               "--config", str(config), "--device", "cpu"]
+               "--config", str(config), "--device", device]
     done = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]

@@ -209,3 +209,15 @@ def test_recorder_keeps_epoch_means_and_curves():
         recorder.end_epoch(2, mtl)
     with pytest.raises(ValueError, match="expected 3 losses"):
         recorder.add(mtl, torch.zeros(2))
+
+
+def test_a_restored_record_follows_the_losses_onto_their_device():
+    """load_state gives CPU sums (safetensors); a resumed GPU run adds GPU losses to them. The
+    'meta' device stands in for the GPU, so that this runs anywhere."""
+    recorder = MELTRRecorder(["caption", "mlm", "frames"])
+    recorder.add(LossCombiner("mtl"), torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64))
+    tensors, info = recorder.state()
+    resumed = MELTRRecorder(["caption", "mlm", "frames"])
+    resumed.load_state(tensors, json.loads(json.dumps(info)))
+    resumed.add(LossCombiner("mtl"), torch.zeros(3, dtype=torch.float64, device="meta"))
+    assert resumed.state()[0]["weight_sum"].device.type == "meta"

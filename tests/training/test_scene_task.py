@@ -51,12 +51,12 @@ def features(data) -> Path:
 
 
 @pytest.fixture(scope="module")
-def checkpoints(data, features, tmp_path_factory) -> Path:
+def checkpoints(data, features, tmp_path_factory, device) -> Path:
     """The three models trained for one epoch through the real CLI, gathered into one set."""
     runs, scene_set = tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("set")
     for model, extra in TINY.items():
         summary = train_main(["scene", "--data", str(data), "--out", str(runs / model), "--epochs", "1",
-                              "--device", "cpu", "--config", str(REPO / f"training/configs/scene_{model}.yaml"), *extra])
+                              "--device", device, "--config", str(REPO / f"training/configs/scene_{model}.yaml"), *extra])
         assert summary["status"] == "finished" and summary["best"] is not None
         (scene_set / model).symlink_to(runs / model / "export")
     return scene_set

@@ -106,10 +106,10 @@ def test_poly_schedule_is_equation_1():
 
 
 @pytest.fixture(scope="module")
-def run(data, tmp_path_factory) -> Path:
+def run(data, tmp_path_factory, device) -> Path:
     """Five epochs of the real CLI from random weights on the tiny frames."""
     out = tmp_path_factory.mktemp("run") / "seg"
-    summary = train_main(["segmentation", "--data", str(data), "--out", str(out), "--init", "scratch", "--device", "cpu",
+    summary = train_main(["segmentation", "--data", str(data), "--out", str(out), "--init", "scratch", "--device", device,
                           "--config", str(REPO / "training/configs/segmentation_synthetic.yaml"), "--epochs", "5",
                           *TINY_MODEL])
     assert summary["status"] == "finished" and summary["best"] is not None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gradio as gr
 
-from mmdemo.config import Settings
+from mmdemo.config import REPO_ROOT, Settings
 from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.ui import QUEUE_MAX_SIZE, build_app, launch_options
 
@@ -38,3 +41,10 @@ def test_launch_options_follow_settings():
     options = launch_options(Settings())
     assert options["max_file_size"] == "500mb"
     assert isinstance(options["theme"], gr.themes.Base)
+
+
+def test_nothing_in_the_page_names_a_server_path():
+    """Headers and the Training tab name models and data; the server's layout stays private (issue 12)."""
+    config = json.dumps(build_app(Settings()).get_config_file(), default=str)
+    for place in {str(REPO_ROOT), "/work", str(Path.home())} - {"/"}:
+        assert place not in config

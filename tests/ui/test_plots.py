@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, timeline_figure
+from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, spectrogram_figure, timeline_figure
 
 TIMELINE = {
     "times": [2.0, 6.0, 10.0, 14.0],
@@ -30,3 +30,12 @@ def test_answer_span_is_shaded_and_runners_up_are_grey():
 def test_timeline_without_texts_or_others():
     fig = timeline_figure({"times": [1.0], "scores": [1.0], "span": [0.0, 2.0]})
     assert len(fig.layout.shapes) == 1 and fig.data[0].text is None
+
+
+def test_spectrograms_travel_as_compact_typed_arrays():
+    """Whole dB in int8 typed arrays: what the browser gets and each session keeps stays small (issue 19)."""
+    db = [[-40.25 + (m + f) % 60 for f in range(400)] for m in range(128)]
+    figure = spectrogram_figure([{"clip_id": f"c{i}", "db": db, "seconds": 10.0} for i in range(5)], [0.9] * 5)
+    z = figure.data[0].z
+    assert z.dtype == "int8" and z.shape == (128, 400) and z[0, 0] == -40 and z[0, 59] == 19
+    assert '"bdata"' in figure.to_json() and len(figure.to_json()) < 500_000

@@ -68,3 +68,23 @@ def test_api_json_carries_the_readers_answer():
     assert payload["answer_text"] == "Sit tall"
     assert payload["answer_sentences"] == [{"start": 2.0, "end": 6.0, "text": "Sit tall."}]
     assert {"video_id", "start", "end", "score", "candidates", "models"} <= set(payload)  # the contract stays
+
+
+def test_recognised_subtitles_are_shown_editable_and_downloadable():
+    from mmdemo.media.subtitles import parse_srt, parse_vtt
+    from mmdemo.pipelines.locate_answer import Subtitles
+
+    lines = (Caption(0.5, 2.0, "Sit tall."), Caption(2.5, 4.0, "Tuck your chin."))
+    heard = result()
+    heard.subtitles = Subtitles("speech", lines, "ab" * 32, "en", 0.97, "Whisper base (bundled, CTranslate2)")
+    note, rows, files, _, kept = video_qa.speech_outputs(heard)
+    assert "speech recognition" in note and "**en**" in note and "97%" in note
+    assert rows == [[0.5, 2.0, "Sit tall."], [2.5, 4.0, "Tuck your chin."]]
+    srt, vtt = (Path(f) for f in files)
+    assert parse_srt(srt.read_text()) == list(lines) and parse_vtt(vtt.read_text()) == list(lines)
+    assert kept is heard.subtitles
+    assert "with your corrections" in video_qa.speech_note(kept.corrected([Caption(0.5, 2.0, "Sit up tall.")]))
+    assert kept.corrected(list(lines)) is kept  # nothing edited: still the recognised subtitles
+    assert heard.to_json()["subtitles"]["source"] == "speech"
+    assert result().to_json()["subtitles"] == {"source": "corpus"}
+    assert video_qa.speech_outputs(result())[4] is None  # corpus answers show no recognised subtitles

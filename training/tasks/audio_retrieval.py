@@ -166,7 +166,7 @@ class AudioRetrievalTask(Task):
         metrics = cross_modal_retrieval(similarity, torch.cat(owners).tolist())
         pairs = min(similarity.shape[1], 256)  # the training loss on val, over one caption per recording
         firsts = [int(np.flatnonzero(torch.cat(owners).numpy() == a)[0]) for a in range(pairs)]
-        logits = model.logit_scale().float() * torch.from_numpy(similarity[firsts, :pairs]).T
+        logits = float(model.logit_scale()) * torch.from_numpy(similarity[firsts, :pairs]).T  # on the CPU, as similarity
         metrics["loss"] = float(nt_xent(logits))
         return metrics
 
