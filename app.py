@@ -24,6 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--asr-model", default=None,
                         help='speech recognition for videos without subtitles: "bundled" (Whisper base, the default), '
                              "a faster-whisper model folder, or a model id (downloaded: run with HF_HUB_OFFLINE=0)")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false", default=None,
+                        help="load each tab's models on its first use instead of in the background right after start")
     args = parser.parse_args(argv)
     if args.asr_model:  # a model that cannot be had should stop the start, not the first upload
         from mmdemo.speech.model import SpeechModelError, resolve
@@ -37,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings().with_overrides(checkpoints_dir=args.checkpoints, text_encoder=args.text_encoder, device=args.device,
-                                     asr_model=args.asr_model)
+                                     asr_model=args.asr_model, warm_up=args.warm_up)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,8 +74,11 @@ def quadratic_localizer(captions, raw: np.ndarray, config: LocalizerConfig) -> l
     gain = np.concatenate([[0.0], np.cumsum((relevance.astype(np.float64) - config.threshold) * slots)])
     first, last = np.triu_indices(len(captions))
     span_start, span_end = starts[first], ends[last]
-    z = (np.log(np.maximum(span_end - span_start, 1e-3)) - config.length_log_mean) / config.length_log_std
-    score = gain[last + 1] - gain[first] - config.prior_weight * 0.5 * z**2
+    mean = config.log_length_mean(ends[-1])
+    z = (np.log(np.maximum(span_end - span_start, 1e-3)) - mean) / config.length_log_std
+    tenth = np.clip(0.5 * (span_start + span_end) / ends[-1] * 10, 0, 9).astype(int)
+    score = ((gain[last + 1] - gain[first]) / np.exp(mean) - config.prior_weight * 0.5 * z**2
+             + config.position_weight * np.asarray(config.position_log_odds)[tenth])
     out: list[Span] = []
     alive = np.ones(len(score), dtype=bool)
     while len(out) < TOP_K and alive.any():
@@ -129,7 +132,7 @@ def main(argv=None) -> int:
     ]
     print(json.dumps({"localizer": rows, "ratios_per_10x": ratios, "quadratic_baseline": baseline,
                       "config": {"top_k": TOP_K, "cue_seconds": CUE_SECONDS, "repeats": args.repeats,
-                                 "max_length_seconds": round(config.max_length_seconds, 1)}}, indent=2))
+                                 "max_length_seconds": round(config.max_length_seconds(1000.0), 1)}}, indent=2))
     return 0
 
 

@@ -61,6 +61,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     concurrency: int = 2  # requests that may run models at the same time
     session_ttl_seconds: float = 900.0  # a session idle this long is forgotten, with all it kept on the server
+    warm_up: bool = True  # load every tab's models in the background right after start (off: on first use)
 
     @property
     def corpus_dir(self) -> Path:

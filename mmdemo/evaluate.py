@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -75,12 +77,37 @@ def span_qa_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int
     return answer
 
 
-def evaluate_medvidqa(questions: Sequence[dict], known: set[str], answer: Answerer, method: str, progress=None) -> dict:
-    """Video retrieval and answer localisation over the whole corpus for every answerable question."""
+def load_off_topic(path: str | Path) -> list[str]:
+    """Every question of an off-topic set (assets/questions/off_topic.json: lists of strings by kind)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read off-topic questions from {path}: {err}") from err
+    return [q for value in data.values() if isinstance(value, list) for q in value]
+
+
+def refused_share(answer: Answerer, questions: Sequence[str], refuse_below: float) -> float | None:
+    """Percent of ``questions`` whose best candidate is below the refusal threshold; None without probabilities."""
+    tops = [answer(q)[1][:1] for q in questions]
+    if not questions or any(not top or top[0].probability is None for top in tops):
+        return None
+    return 100.0 * sum(top[0].probability < refuse_below for top in tops) / len(questions)
+
+
+def evaluate_medvidqa(questions: Sequence[dict], known: set[str], answer: Answerer, method: str, progress=None,
+                      refuse_below: float | None = None, off_topic: Sequence[str] = ()) -> dict:
+    """Video retrieval and answer localisation over the whole corpus for every answerable question.
+
+    With ``refuse_below``: also the share of these questions the app would refuse ("refused", false
+    refusals) and of ``off_topic`` questions it refuses ("off_topic_refused"). Refusal never changes
+    the 16 metrics: a refused question is scored on the span it would have shown.
+    """
     questions = [q for q in questions if q["video_id"] in known]
-    ranks, predictions, golds = [], [], []
+    ranks, predictions, golds, refused = [], [], [], []
     for i, q in enumerate(questions):
         ranked, candidates = answer(q["question"])
+        if refuse_below is not None and candidates and candidates[0].probability is not None:
+            refused.append(candidates[0].probability < refuse_below)
         ranks.append(ranked.index(q["video_id"]) + 1)
         predictions.append([(c.video_id, c.start, c.end) for c in candidates])
         golds.append((q["video_id"], float(q["answer_start_second"]), float(q["answer_end_second"])))
@@ -93,6 +120,12 @@ def evaluate_medvidqa(questions: Sequence[dict], known: set[str], answer: Answer
     for k in RANK_KS:
         for name, value in rank_k_iou(predictions, golds, k).items():
             metrics[f"Rank@{k} {name}"] = value
+    if refuse_below is not None and refused and len(refused) == len(questions):
+        metrics["refuse_below"] = refuse_below
+        metrics["refused"] = 100.0 * float(np.mean(refused))
+        if off_topic:
+            metrics["off_topic_n"] = len(off_topic)
+            metrics["off_topic_refused"] = refused_share(answer, off_topic, refuse_below)
     return metrics
 
 
@@ -122,27 +155,54 @@ def _run_medvidqa(args: argparse.Namespace) -> dict:
         answer = span_qa_answerer(index, args.checkpoint, args.candidates, args.reader_weight)
     else:
         answer = zero_shot_answerer(index, args.method)
+    off_topic = load_off_topic(args.off_topic) if args.off_topic else ()
+    refuse_below = index.config.calibration.refuse_below if encoder is not None else None
     return evaluate_medvidqa(load_questions(args.questions), set(index.video_ids), answer, args.method,
-                             progress=_stderr_progress)
+                             progress=_stderr_progress, refuse_below=refuse_below, off_topic=off_topic)
 
 
 def _run_extractive_qa(args: argparse.Namespace) -> dict:
     """SQuAD exact match and F1 of a span QA export on a SQuAD v1.1/v2.0 file (the paper's table 5 metrics);
-    the reader answers every question over its whole context, and for v2.0 "no answer" competes."""
+    the reader answers every question over its whole context, and for v2.0 "no answer" competes.
+    Beside it, in the same run, the trivial baseline ``overlap_sentence`` on the same questions."""
     from mmdemo.config import set_offline_environment
     from mmdemo.metrics import squad_scores
     from mmdemo.models.span_qa import load_span_qa
-    from mmdemo.squad import read_squad
+    from mmdemo.squad import load_squad
 
     set_offline_environment()
-    examples = read_squad(args.squad)
+    squad = load_squad(args.squad, args.max_shift)
+    examples = squad.examples
+    if 0 < args.questions < len(examples):  # a seeded sample, in file order, for CPU budgets
+        examples = [examples[i] for i in sorted(random.Random(args.seed).sample(range(len(examples)), args.questions))]
     reader = load_span_qa(args.checkpoint).to(args.device)
     v2 = any(e.is_impossible for e in examples)
     predictions = []
     for e in examples:
         predictions.append(reader.answer(e.question, e.context, top_k=1, allow_null=v2)[0].text)
         _stderr_progress(len(predictions), len(examples))
-    return {"n": len(examples), **squad_scores(predictions, [[a.text for a in e.answers] for e in examples])}
+    golds = [[a.text for a in e.answers] for e in examples]
+    baseline = squad_scores([overlap_sentence(e.question, e.context) for e in examples], golds)
+    return {"n": len(examples), "of": len(squad.examples), **squad_scores(predictions, golds),
+            "baseline": {"method": "the context sentence sharing most words with the question",
+                         **{name: round(value, 2) for name, value in baseline.items()}},
+            "answer_start_repaired": len(squad.repaired), "questions_dropped": len(squad.dropped)}
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+STOP_WORDS = frozenset("a an the of in on at to for by with from and or is are was were be been what which who whom "
+                       "how why when where does do did can could would should will has have had this that these those "
+                       "it its as into than".split())
+
+
+def overlap_sentence(question: str, context: str) -> str:
+    """The trivial reader: the first sentence of ``context`` holding the most distinct content words
+    of the question (after SQuAD normalisation, stop words aside)."""
+    from mmdemo.metrics import normalize_answer
+
+    asked = set(normalize_answer(question).split()) - STOP_WORDS
+    sentences = [s for s in SENTENCE_END.split(context) if s.strip()] or [context]
+    return max(sentences, key=lambda s: len(asked & set(normalize_answer(s).split())))
 
 
 def _run_audio_retrieval(args: argparse.Namespace) -> dict:
@@ -160,8 +220,13 @@ def _run_audio_retrieval(args: argparse.Namespace) -> dict:
     audio = [retriever.embed_audio_file(item.audio_path) for item in tqdm(items, desc="embedding audio", file=sys.stderr)]
     captions = [(i, caption) for i, item in enumerate(items) for caption in item.captions]
     text = retriever.embed_texts([caption for _, caption in captions])
-    metrics = cross_modal_retrieval(text @ np.stack(audio).T, [i for i, _ in captions])
-    return {**metrics, "recordings": len(items), "captions": len(captions)}
+    owners = [i for i, _ in captions]
+    metrics = cross_modal_retrieval(text @ np.stack(audio).T, owners)
+    # The floor to read them against, on the same queries: random rankings (mean of 100 seeded draws).
+    rng = np.random.default_rng(0)
+    draws = [cross_modal_retrieval(rng.random((len(captions), len(items))), owners) for _ in range(100)]
+    random_ranking = {key: round(float(np.mean([d[key] for d in draws])), 2) for key in draws[0]}
+    return {**metrics, "recordings": len(items), "captions": len(captions), "random_ranking": random_ranking}
 
 
 def _run_scene(args: argparse.Namespace) -> dict:
@@ -296,10 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     med.add_argument("--reader-weight", type=float, default=SpanQASearchConfig.reader_weight,
                      help="the same for the span QA reader's best span score (--method span-qa)")
     med.add_argument("--text-encoder", default="minilm", help='"minilm" (bundled) or a Hugging Face model id')
+    med.add_argument("--off-topic", type=Path,
+                     help="also report how many of these questions are refused (assets/questions/off_topic.json)")
     med.set_defaults(run=_run_medvidqa)
     qa = tasks.add_parser("extractive-qa", help="SQuAD exact match and F1 of a span QA reader")
     qa.add_argument("--squad", required=True, type=Path, help="SQuAD v1.1 or v2.0 JSON file")
     qa.add_argument("--checkpoint", required=True, help="span QA export (python -m training extractive-qa)")
+    qa.add_argument("--max-shift", type=int, default=0,
+                    help="repair an answer_start off by up to this many characters (COVID-QA: 100); 0 refuses such a file")
+    qa.add_argument("--questions", type=int, default=0,
+                    help="score a seeded sample of this many questions (0 = all); both reader and baseline see the same")
+    qa.add_argument("--seed", type=int, default=0, help="which questions --questions samples")
     qa.add_argument("--device", default="cpu")
     qa.set_defaults(run=_run_extractive_qa)
     audio = tasks.add_parser("audio-retrieval", help="text-to-audio and audio-to-text retrieval on a Clotho-layout split")

@@ -2,6 +2,9 @@
 
 Two readers share one cache format:
 
+Any ``ImageEncoder`` works: an open_clip model, or ``efficientnet_lite0`` with ``--pretrained imagenet``
+(real ImageNet features, offline; ``mmdemo.models.efficientnet_lite0``).
+
 - CCGS (section 2, "Feature Extraction") and the captioner read one open_clip model's
   embeddings of frames sampled at ``--fps``: ``--model NAME``, files straight in ``--out``;
 - the scene classifier's CLIP late fusion (Okazaki et al., section 2.3) reads several models'
@@ -190,13 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--videos", type=Path, required=True, help="a folder of videos (or one video file)")
     parser.add_argument("--out", type=Path, required=True, help="folder for <video_id>.safetensors")
     parser.add_argument("--fps", type=float, help="frames embedded per second of video (default 1; not with --scene)")
-    parser.add_argument("--model", help=f"open_clip architecture (default {ImageEncoderConfig.model}; not with --scene)")
-    parser.add_argument("--pretrained", default="", help='open_clip tag, e.g. "openai"; "" = random weights (offline)')
+    parser.add_argument("--model", help=f"open_clip architecture or efficientnet_lite0 (default {ImageEncoderConfig.model}; "
+                                        "not with --scene)")
+    parser.add_argument("--pretrained", default="", help='open_clip tag, e.g. "openai"; "imagenet" for efficientnet_lite0 '
+                                                         '(offline); "" = random weights')
     scene = parser.add_argument_group("scene late fusion (Okazaki et al., sections 2.2-2.3)")
     scene.add_argument("--scene", action="store_true",
                        help="embed the section 2.2 frames with every model in --models, into --out/<model>/")
     scene.add_argument("--models", nargs="+", metavar="MODEL",
-                       help=f"open_clip architectures (default: {' '.join(FusionConfig.encoders)})")
+                       help=f"open_clip architectures or efficientnet_lite0 (default: {' '.join(FusionConfig.encoders)})")
     scene.add_argument("--per-clip", type=int,
                        help=f"frames per {FrameSceneConfig.clip_seconds:g} s of video (default {FrameSceneConfig.frames_per_clip})")
     args = parser.parse_args(argv)

@@ -12,6 +12,11 @@ The layout (Rajpurkar et al.; the paper's section 3.2.1)::
 ``is_impossible`` (v2.0 only) marks a question the context does not answer; its ``answers``
 are empty. Every answer must sit at its ``answer_start`` in the context: a file where it does
 not is refused, because a reader trained on shifted offsets learns the wrong spans silently.
+
+Some real files have such offsets: COVID-QA (Moeller et al., 2020) has about 230 answers whose
+``answer_start`` is off by a few characters. ``load_squad(path, max_shift=N)`` repairs an answer
+to the occurrence of its text nearest ``answer_start`` within N characters, and drops (and
+names) a question with an answer it cannot place; ``SquadFile`` says how many of each.
 """
 
 from __future__ import annotations
@@ -40,8 +45,34 @@ class SquadExample:
     is_impossible: bool = False
 
 
+@dataclass(frozen=True)
+class SquadFile:
+    """What ``load_squad`` kept, and what it had to change to keep it."""
+
+    examples: list[SquadExample]
+    repaired: tuple[str, ...] = ()  # ids of questions with an answer moved to its text
+    dropped: tuple[str, ...] = ()  # ids of questions left out: an answer's text is not near answer_start
+
+    def summary(self) -> str:
+        """One line for a log: questions kept, answers repaired, questions dropped."""
+        named = f" ({', '.join(self.dropped[:5])}{', ...' if len(self.dropped) > 5 else ''})" if self.dropped else ""
+        return f"{len(self.examples)} questions, {len(self.repaired)} answer_start repaired, {len(self.dropped)} dropped{named}"
+
+
 def read_squad(path: str | Path) -> list[SquadExample]:
     """Every question of a SQuAD v1.1 or v2.0 file; InputError saying where a file is malformed."""
+    return load_squad(path).examples
+
+
+def load_squad(path: str | Path, max_shift: int = 0) -> SquadFile:
+    """Every question of a SQuAD v1.1 or v2.0 file, with what was repaired or dropped; InputError
+    saying where a file is malformed.
+
+    ``max_shift`` 0 refuses an answer that is not at its ``answer_start``; N > 0 moves it to the
+    nearest occurrence of its text within N characters, or drops its question when there is none.
+    """
+    if max_shift < 0:
+        raise ValueError(f"max_shift must be 0 (strict) or more characters, not {max_shift}")
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -49,6 +80,8 @@ def read_squad(path: str | Path) -> list[SquadExample]:
         raise InputError(f"cannot read SQuAD JSON from {path}: {error}") from None
     articles = _field(data, "data", list, f"{path}")
     examples: list[SquadExample] = []
+    repaired: list[str] = []
+    dropped: list[str] = []
     for a, article in enumerate(articles):
         where = f"{path}: data[{a}]"
         paragraphs = _field(article, "paragraphs", list, where)
@@ -56,16 +89,26 @@ def read_squad(path: str | Path) -> list[SquadExample]:
         for p, paragraph in enumerate(paragraphs):
             context = _field(paragraph, "context", str, f"{where}.paragraphs[{p}]")
             for q, qa in enumerate(_field(paragraph, "qas", list, f"{where}.paragraphs[{p}]")):
-                examples.append(_example(qa, context, title, f"{where}.paragraphs[{p}].qas[{q}]"))
+                example, moved = _example(qa, context, title, f"{where}.paragraphs[{p}].qas[{q}]", max_shift)
+                if example.answers or example.is_impossible:
+                    examples.append(example)
+                    if moved:
+                        repaired.append(example.id)
+                else:
+                    dropped.append(example.id)
     seen: set[str] = set()
-    for example in examples:
-        if example.id in seen:
-            raise InputError(f"{path}: question id {example.id!r} appears twice")
-        seen.add(example.id)
-    return examples
+    for qid in [e.id for e in examples] + dropped:
+        if qid in seen:
+            raise InputError(f"{path}: question id {qid!r} appears twice")
+        seen.add(qid)
+    if dropped and not examples:
+        raise InputError(f"{path}: no answer of any question is within {max_shift} characters of its answer_start")
+    return SquadFile(examples, tuple(repaired), tuple(dropped))
 
 
-def _example(qa: Any, context: str, title: str, where: str) -> SquadExample:
+def _example(qa: Any, context: str, title: str, where: str, max_shift: int) -> tuple[SquadExample, bool]:
+    """The question, and whether an answer was moved; with an unplaceable answer (when repairing)
+    the question comes back without answers, for the caller to drop."""
     qid = _field(qa, "id", (str, int), where)
     question = _field(qa, "question", str, where)
     if not question.strip():
@@ -73,20 +116,39 @@ def _example(qa: Any, context: str, title: str, where: str) -> SquadExample:
     impossible = qa.get("is_impossible", False)
     if not isinstance(impossible, bool):
         raise InputError(f"{where}: 'is_impossible' must be true or false")
-    answers = []
-    for n, answer in enumerate(_field(qa, "answers", list, where)):
+    answers, moved = [], False
+    records = _field(qa, "answers", list, where)
+    for n, answer in enumerate(records):
         text = _field(answer, "text", str, f"{where}.answers[{n}]")
         start = _field(answer, "answer_start", int, f"{where}.answers[{n}]")
+        if not text.strip():
+            raise InputError(f"{where}.answers[{n}]: the answer text is empty")
         found = context[start : start + len(text)] if start >= 0 else ""
-        if not text or found != text:
+        if found != text and max_shift:
+            start = nearest_occurrence(context, text, start, max_shift)
+            if start is None:
+                return SquadExample(str(qid), title, question, context, ()), False
+            moved = True
+        elif found != text:
             raise InputError(f"{where}.answers[{n}]: {text!r} is not at answer_start {start} of its context "
-                             f"(the context has {found!r} there)")
+                             f"(the context has {found!r} there; load_squad(..., max_shift=N) repairs small shifts)")
         answers.append(Answer(text, start))
     if impossible and answers:
         raise InputError(f"{where}: marked is_impossible but has answers")
-    if not impossible and not answers:
+    if not impossible and not records:
         raise InputError(f"{where}: no answers (SQuAD v2.0 marks unanswerable questions with is_impossible)")
-    return SquadExample(str(qid), title, question, context, tuple(answers), impossible)
+    return SquadExample(str(qid), title, question, context, tuple(answers), impossible), moved
+
+
+def nearest_occurrence(context: str, text: str, start: int, max_shift: int) -> int | None:
+    """Where ``text`` occurs in ``context`` nearest ``start``, at most ``max_shift`` characters away; None if nowhere."""
+    lo = max(0, start - max_shift)
+    window = context[lo : max(start, 0) + max_shift + len(text)]
+    hits, at = [], window.find(text)
+    while at >= 0:
+        hits.append(lo + at)
+        at = window.find(text, at + 1)
+    return min(hits, key=lambda hit: (abs(hit - start), hit)) if hits else None
 
 
 _JSON_NAMES = {str: "a string", int: "an integer", list: "a list"}

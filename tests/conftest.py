@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ import pytest
 from mmdemo.config import set_offline_environment
 
 set_offline_environment()
+# A gradio server deletes the files it made in its cache folder when it closes, and outputs are
+# named by content: a suite sharing /tmp/gradio with another run could lose its live files.
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="mmdemo-tests-gradio-"))
 
 
 # ---------------------------------------------------------------------------------------------

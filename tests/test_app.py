@@ -41,3 +41,9 @@ def test_asr_model_flag(tmp_path, capsys):
     with pytest.raises(SystemExit):  # offline, a model id cannot be downloaded: say so before starting
         app.parse_args(["--asr-model", "Systran/faster-whisper-small"])
     assert "needs internet" in capsys.readouterr().err
+
+
+def test_warm_up_is_on_unless_turned_off():
+    app = load_app()
+    assert app.settings_from(app.parse_args([])).warm_up is True
+    assert app.settings_from(app.parse_args(["--no-warm-up"])).warm_up is False

@@ -220,3 +220,15 @@ def test_caption_refuses_features_from_another_image_model(caption_fixture, caps
     (checkpoint / "meta.json").write_text(json.dumps({**meta, "features": {"model": "ViT-S-32"}}))
     assert main(["caption", "--data", str(data), "--checkpoint", str(checkpoint), "--mode", "V"]) == 2
     assert "ViT-S-32" in capsys.readouterr().err
+
+
+def test_audio_retrieval_refuses_a_checkpoint_of_pickles(tmp_path, capsys):
+    checkpoint, data = tmp_path / "checkpoint", tmp_path / "data"
+    checkpoint.mkdir()
+    (checkpoint / "model.pkl").write_bytes(b"\x80\x04K\x01.")  # never unpickled: refused by name
+    (data / "evaluation").mkdir(parents=True)
+    (data / "clotho_captions_evaluation.csv").write_text(
+        "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\na.wav,a,b,c,d,e\n", encoding="utf-8")
+    (data / "evaluation" / "a.wav").write_bytes(b"RIFF")
+    assert main(["audio-retrieval", "--data", str(data), "--checkpoint", str(checkpoint)]) == 2
+    assert "pickle files (model.pkl)" in capsys.readouterr().err

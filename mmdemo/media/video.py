@@ -56,6 +56,7 @@ class MediaInfo:
     audio_channels: int | None
     subtitle_streams: list[SubtitleStream] = field(default_factory=list)
     container: str = ""  # ffmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    pixel_format: str | None = None  # e.g. "yuv420p": browsers play H.264 only in 8-bit 4:2:0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,6 +123,7 @@ def _parse_header(text: str) -> dict:
                     "width": int(size.group(1)) if size else None,
                     "height": int(size.group(2)) if size else None,
                     "fps": rates.get("fps") or rates.get("tbr"),
+                    "pixel_format": fields[1].split("(")[0].strip() if len(fields) > 1 else None,
                 }
             elif kind == "Audio" and out["audio"] is None:
                 rate = next((int(f.split()[0]) for f in fields if f.endswith(" Hz")), None)
@@ -174,6 +176,7 @@ def probe(path: str | Path) -> MediaInfo:
         audio_codec=audio and audio["codec"],
         audio_rate=audio and audio["rate"],
         audio_channels=audio and audio["channels"],
+        pixel_format=video and video["pixel_format"],
         subtitle_streams=parsed["subs"],
         container=parsed["container"],
     )
@@ -287,14 +290,42 @@ def check_decoded_length(info: MediaInfo, decoded_seconds: float, wanted_seconds
         )
 
 
+# Streams every current browser plays as they are, by output container: (video codecs, pixel
+# formats, audio codecs; None = no audio track). Anything else is re-encoded to H.264/AAC.
+_PLAYABLE = {
+    ".mp4": ({"h264"}, {"yuv420p", "yuvj420p"}, {"aac", "mp3", None}),
+    ".webm": ({"vp8", "vp9", "av1"}, {"yuv420p"}, {"opus", "vorbis", None}),
+}
+
+
+def copy_container(info: MediaInfo, max_height: int) -> str | None:
+    """The container (".mp4" or ".webm") a clip of this file can be cut into by stream copy, or None.
+
+    Copying takes milliseconds where a libx264 re-encode takes about a second; it needs streams a
+    browser plays as they are and a height that needs no scaling. One audio track at most two channels.
+    """
+    if not info.has_video or (info.height or max_height + 1) > max_height:
+        return None
+    if info.has_audio and (info.audio_channels or 2) > 2:
+        return None
+    audio = info.audio_codec if info.has_audio else None
+    for suffix, (video_codecs, pixel_formats, audio_codecs) in _PLAYABLE.items():
+        if info.video_codec in video_codecs and info.pixel_format in pixel_formats and audio in audio_codecs:
+            return suffix
+    return None
+
+
 def trim_clip(
     path: str | Path, start: float, end: float, out_path: str | Path, max_height: int = 480,
     info: MediaInfo | None = None,
 ) -> Path:
-    """Cut [start, end] into a browser-playable MP4 (H.264 yuv420p, AAC, faststart).
+    """Cut [start, end] into a browser-playable clip; returns its path (the suffix may change).
 
-    The span is clamped into the file's duration and widened to at least half a second;
-    seeking before ``-i`` makes the cut fast (re-encoding keeps it frame-accurate).
+    The span is clamped into the file's duration and widened to at least half a second. A file
+    whose streams browsers already play is cut by stream copy (``copy_container``) into MP4 or WebM:
+    the clip then starts at the keyframe before ``start``, and an edit list tells players to begin
+    at ``start``. Anything else is re-encoded to H.264 yuv420p + AAC MP4 (frame-accurate).
+    Both are faststart MP4s or WebMs, so playback starts while downloading.
     ``info``: the file's ``probe``, when the caller already has it.
     """
     info = info or probe(path)
@@ -306,18 +337,21 @@ def trim_clip(
     if end - start < _MIN_CLIP_SECONDS:
         end = min(duration, start + _MIN_CLIP_SECONDS)
         start = max(0.0, end - _MIN_CLIP_SECONDS)
-    out_path = Path(out_path)
+    copy_as = copy_container(info, max_height)
+    out_path = Path(out_path).with_suffix(copy_as or ".mp4")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    height = min(max_height, info.height or max_height)
-    scale = f"scale=-2:{height - height % 2}:flags=bicubic"  # even sizes for yuv420p
-    args = ["-ss", f"{start:.3f}", *input_args(info.path), "-t", f"{end - start:.3f}",
-            "-map", "0:V:0", "-vf", scale,
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    args = ["-ss", f"{start:.3f}", *input_args(info.path), "-t", f"{end - start:.3f}", "-map", "0:V:0"]
     if info.has_audio:
-        args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k"]
-        if (info.audio_channels or 2) > 2:
-            args += ["-ac", "2"]
-    args += ["-sn", "-dn", "-map_metadata", "-1", "-movflags", "+faststart",
-             "-loglevel", "error", "-y", f"file:{out_path.resolve()}"]
+        args += ["-map", "0:a:0"]
+    if copy_as:
+        args += ["-c", "copy"]
+    else:
+        height = min(max_height, info.height or max_height)
+        args += ["-vf", f"scale=-2:{height - height % 2}:flags=bicubic",  # even sizes for yuv420p
+                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+        if info.has_audio:
+            args += ["-c:a", "aac", "-b:a", "128k"] + (["-ac", "2"] if (info.audio_channels or 2) > 2 else [])
+    args += ["-sn", "-dn", "-map_metadata", "-1"] + (["-movflags", "+faststart"] if out_path.suffix == ".mp4" else [])
+    args += ["-loglevel", "error", "-y", f"file:{out_path.resolve()}"]
     run_ffmpeg(args)
     return out_path

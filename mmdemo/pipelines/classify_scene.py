@@ -40,6 +40,9 @@ CHECKPOINT_DIR = "scene"  # the checkpoint set under the checkpoint root
 ENSEMBLE_FILE = "ensemble.json"
 MODEL_NAMES = ("audio", "frames", "fusion")  # sub-folders of a checkpoint set, in ensemble order
 BATCH = 32  # segments or frames per forward pass
+# Ours: a track whose RMS level is under this carries no scene. The models were never shown
+# silence, and one trained on city sounds answered a silent clip "street_traffic" at 0.991.
+SILENCE_DBFS = -60.0
 
 
 @dataclass
@@ -69,6 +72,12 @@ class SceneResult:
         return {"label": self.label, "probabilities": _rounded(self.probabilities),
                 "per_model": {model: _rounded(probs) for model, probs in self.per_model.items()},
                 "rule": self.rule, "abstained": dict(self.abstained)}
+
+
+def loudness_dbfs(waveform: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-inf for digital silence)."""
+    rms = float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64)))) if len(waveform) else 0.0
+    return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
 
 
 def _rounded(probs: dict[str, float]) -> dict[str, float]:
@@ -272,6 +281,9 @@ class SceneClassifier:
             return None, f"its audio could not be read ({error})"
         if not len(waveform):
             return None, "its audio track is empty"
+        level = loudness_dbfs(waveform)
+        if level < SILENCE_DBFS:
+            return None, f"the audio is silent ({level:.0f} dBFS): there is no sound to tell a scene by"
         return split_segments(waveform, config), None
 
     def _frames(self, info: MediaInfo) -> tuple[np.ndarray, np.ndarray]:

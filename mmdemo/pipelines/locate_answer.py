@@ -11,6 +11,11 @@ chosen video (for the timeline plot) and, when there is a video, a trimmed clip 
 With a span QA reader installed, the reader also picks the sentence(s) of the span's transcript
 that answer the question.
 
+Every answer carries a calibrated probability that its video holds the answer
+(``mmdemo.retrieval.confidence``); when even the best is below the fitted threshold the result is
+"no answer in these videos" (``no_answer``), shown as such instead of a span. Top answers are one
+per video unless more are asked for, and spans of one video never overlap.
+
 The locator holds only read-only things (the text encoder, the corpus index), so one instance
 serves every user; everything about one request lives in its ``LocateResult``.
 """
@@ -108,8 +113,8 @@ class LocateResult:
     title: str
     start: float  # seconds
     end: float
-    score: float
-    candidates: list[dict[str, Any]]  # best first: video_id, title, start, end, score
+    score: float  # calibrated P(this video holds the answer), in [0, 1]
+    candidates: list[dict[str, Any]]  # best first: video_id, title, start, end, score (= probability)
     timeline: dict[str, Any]  # chosen video: caption "times" (midpoints), "texts", [0, 1] "scores",
     # the chosen "span" and the "others" found in the same video
     transcript: list[Caption]  # captions inside the chosen span
@@ -122,6 +127,16 @@ class LocateResult:
     span_matrix: dict[str, Any] | None = None
     reading: ReaderAnswer | None = None  # the reader's answer inside the transcript; None without a reader
     subtitles: Subtitles | None = None  # the upload's captions and their origin; None for the bundled corpus
+    no_answer: bool = False  # the best probability is below ``refuse_below``: no video answers the question
+    refuse_below: float = 0.0
+
+    @property
+    def message(self) -> str | None:
+        """What to tell the person instead of a span when nothing answers; None when something does."""
+        if not self.no_answer:
+            return None
+        return (f"No answer in these videos: the best match is only {self.score:.0%} likely to hold the answer "
+                f"(answers below {self.refuse_below:.0%} are withheld).")
 
     def to_json(self) -> dict[str, Any]:
         """The API answer: plain JSON types only."""
@@ -131,6 +146,10 @@ class LocateResult:
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "score": round(self.score, 4),
+            "probability": round(self.score, 4),  # the same number, named for what it is
+            "no_answer": self.no_answer,
+            "message": self.message,
+            "refuse_below": self.refuse_below,
             "candidates": [
                 {**c, "start": round(c["start"], 3), "end": round(c["end"], 3), "score": round(c["score"], 4)}
                 for c in self.candidates
@@ -150,6 +169,17 @@ class LocateResult:
 
 def captions_between(captions: tuple[Caption, ...] | list[Caption], start: float, end: float) -> list[Caption]:
     return [c for c in captions if c.end > start and c.start < end]
+
+
+def at_most_per_video(found: list, per_video: int) -> list:
+    """The candidates, best first, keeping only each video's ``per_video`` best."""
+    taken: dict[str, int] = {}
+    kept = []
+    for c in found:
+        if taken.get(c.video_id, 0) < per_video:
+            taken[c.video_id] = taken.get(c.video_id, 0) + 1
+            kept.append(c)
+    return kept
 
 
 def heatmap(matrix, captions: tuple[Caption, ...]) -> dict[str, Any]:
@@ -355,8 +385,11 @@ class AnswerLocator:
         progress: Progress | None = None,
         work_dir: str | Path | None = None,
         corrections: Subtitles | None = None,
+        per_video: int = 1,
     ) -> LocateResult:
         """Answer one question; InputError (with a message for a person) on bad input.
+
+        ``per_video``: how many (non-overlapping) answers one video may contribute to the ``top_k``.
 
         ``corrections``: recognised subtitles a person edited (``Subtitles.corrected``); used in place of
         speech recognition when ``video_path`` is the same file (by content) and no subtitle file is given.
@@ -364,6 +397,7 @@ class AnswerLocator:
         report = progress or (lambda fraction, desc=None: None)
         question = check_question(question, self.settings)
         top_k = max(1, min(int(top_k), MAX_TOP_K))
+        per_video = max(1, min(int(per_video), top_k))
         from mmdemo.retrieval.index import CorpusIndex
 
         if video_path or subtitle_path:
@@ -386,13 +420,16 @@ class AnswerLocator:
         span_matrix = None
         with self._search_lock:
             scores = index.window_scores(question, METHOD)  # once: the spans and the plot share them
+            cosines = index.window_cosines(question)
             if search is not None:
-                answer = search.answer(question, top_spans=top_k, scores=scores)
-                found = answer.candidates[:top_k]
+                answer = search.answer(question, top_spans=top_k * per_video, scores=scores)
+                found = answer.candidates
             else:
-                found = index.locate(question, METHOD, top_videos=top_k, top_spans=top_k, scores=scores)[:top_k]
+                found = index.locate(question, METHOD, top_videos=top_k, top_spans=per_video, scores=scores, cosines=cosines)
+            found = at_most_per_video(found, per_video)[:top_k]
             if not found:
                 raise InputError("No caption matched the question; try rephrasing it.")
+            chance = dict(zip(index.video_ids, index.video_probabilities(scores, cosines)))
             timeline = index.timeline(question, found[0].video_id, METHOD, scores=scores)
         if search is not None:
             captions = {v.video_id: v.captions for v in index.videos}[found[0].video_id]
@@ -401,15 +438,18 @@ class AnswerLocator:
         best = found[0]
         chosen = videos[best.video_id]
         candidates = [
-            {"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end, "score": c.score}
+            {"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end,
+             "score": float(chance[c.video_id])}
             for c in found
         ]
+        refuse_below = index.config.calibration.refuse_below
+        no_answer = candidates[0]["score"] < refuse_below
         sources = {c.video_id: Source(videos[c.video_id].media_path, videos[c.video_id].captions) for c in found}
         transcript = captions_between(chosen.captions, best.start, best.end)
         report(0.8, desc="Reading the answer")
-        reading = self.read_answer(question, transcript)
+        reading = None if no_answer else self.read_answer(question, transcript)
         clip = None
-        if chosen.media_path is not None:
+        if chosen.media_path is not None and not no_answer:
             report(0.85, desc="Cutting the answer clip")
             clip = self.cut(chosen.media_path, best.start, best.end, work_dir)
         report(1.0, desc="Done")
@@ -419,7 +459,7 @@ class AnswerLocator:
             title=chosen.title,
             start=best.start,
             end=best.end,
-            score=best.score,
+            score=candidates[0]["score"],
             candidates=candidates,
             timeline={
                 "times": [float(t) for t in timeline.times],
@@ -436,6 +476,8 @@ class AnswerLocator:
             span_matrix=span_matrix,
             reading=reading,
             subtitles=subtitles,
+            no_answer=no_answer,
+            refuse_below=refuse_below,
         )
 
     def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:
@@ -484,7 +526,8 @@ class AnswerLocator:
                 )
             captions = inside
         named = Path(video_path or subtitle_path)
-        return (Video(named.stem, captions, Path(video_path) if video_path else None, named.name),
+        length = info.duration if info is not None and info.duration else None
+        return (Video(named.stem, captions, Path(video_path) if video_path else None, named.name, length),
                 replace(subtitles, captions=captions))
 
     def _recognised(self, info, corrections: Subtitles | None, report: Progress) -> Subtitles:

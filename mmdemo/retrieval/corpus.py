@@ -25,9 +25,13 @@ class Video:
     captions: tuple[Caption, ...]  # sorted, disjoint
     media_path: Path | None = None
     title: str = ""
+    length: float | None = None  # the media's length in seconds, when known (an upload)
 
     @property
     def duration(self) -> float:
+        """The video's length: the media's when known, else the last caption's end."""
+        if self.length:
+            return float(self.length)
         return self.captions[-1].end if self.captions else 0.0
 
 

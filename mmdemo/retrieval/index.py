@@ -6,7 +6,8 @@ that one score vector serves both jobs:
 - inside each of the best videos the localizer turns the window scores into spans.
 Candidates from different videos are merged by  video score - span_rank_penalty * (rank of
 the span inside its video - 1), with video scores min-max scaled over the corpus, so a strong
-second span in the best video can outrank the first span of a weak video.
+second span in the best video can outrank the first span of a weak video. Each candidate also
+carries ``probability``: the calibrated chance that its video holds the answer (``confidence``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from mmdemo.errors import InputError
 from mmdemo.models.encoders import TextEncoder
 from mmdemo.retrieval.bm25 import BM25Index
+from mmdemo.retrieval.confidence import CalibrationConfig, probability, video_features
 from mmdemo.retrieval.corpus import Video, Window, corpus_windows, spread_to_captions
 from mmdemo.retrieval.dense import DenseIndex
 from mmdemo.retrieval.fusion import minmax, weighted_sum
@@ -37,6 +39,7 @@ class RetrievalConfig:
     video_top_m: int = 5  # video score = mean of its m best windows
     span_rank_penalty: float = 0.02  # see module docstring
     localizer: LocalizerConfig = field(default_factory=LocalizerConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Candidate:
     start: float  # seconds
     end: float
     score: float  # higher is better; comparable across videos of one query only
+    probability: float | None = None  # calibrated P(this video holds the answer); None without a text encoder
 
 
 class CorpusIndex:
@@ -96,12 +100,21 @@ class CorpusIndex:
             raise InputError("the question is empty")
         if method == "bm25":
             return self.bm25.scores(question)
-        if self.dense is None or self.encoder is None:
-            raise InputError(f"method {method!r} needs a text encoder; this index was built without one")
-        cosine = self.dense.scores(self.encoder.encode([question])[0])
+        cosine = self.window_cosines(question)
         if method == "dense":
             return cosine
         return weighted_sum(self.bm25.scores(question), cosine, self.config.dense_weight)
+
+    def window_cosines(self, question: str) -> np.ndarray:
+        """Raw MiniLM cosine of the question and every window: comparable across questions, unlike fused scores."""
+        if self.dense is None or self.encoder is None:
+            raise InputError("this search needs a text encoder; this index was built without one")
+        return self.dense.scores(self.encoder.encode([question])[0])
+
+    def video_probabilities(self, scores: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        """Calibrated P(video holds the answer) per video, from ``window_scores`` and ``window_cosines``."""
+        best_cosine = np.array([cosines[s].max() for s in self.slices])
+        return probability(video_features(self.video_scores(scores), best_cosine), self.config.calibration)
 
     def video_scores(self, scores: np.ndarray, top_m: int | None = None) -> np.ndarray:
         """Each video's score: the mean of its ``top_m`` best windows (default: the config's)."""
@@ -116,21 +129,26 @@ class CorpusIndex:
         return [(self.videos[i].video_id, float(video_scores[i])) for i in order]
 
     def locate(self, question: str, method: str = "hybrid", top_videos: int = 10, top_spans: int = 10,
-               scores: np.ndarray | None = None) -> list[Candidate]:
+               scores: np.ndarray | None = None, cosines: np.ndarray | None = None) -> list[Candidate]:
         """Answer spans from the ``top_videos`` best videos, ``top_spans`` each, best first.
 
-        ``scores``: this question's ``window_scores``, when the caller already has them.
+        ``scores`` / ``cosines``: this question's ``window_scores`` / ``window_cosines``, when the
+        caller already has them. Without a text encoder candidates carry no probability.
         """
         scores = self.window_scores(question, method) if scores is None else scores
+        if cosines is None and self.encoder is not None and self.dense is not None:
+            cosines = self.window_cosines(question)
+        chance = self.video_probabilities(scores, cosines) if cosines is not None else None
         video_scores = minmax(self.video_scores(scores))
         candidates = []
         for v in np.argsort(-video_scores, kind="stable")[:top_videos]:
             video = self.videos[v]
             timeline = self._timeline(v, scores)
-            spans = best_spans(video.captions, timeline.scores, self.config.localizer, top_spans)
+            spans = best_spans(video.captions, timeline.scores, self.config.localizer, top_spans, video.duration)
             for rank, span in enumerate(spans):
                 score = float(video_scores[v]) - self.config.span_rank_penalty * rank
-                candidates.append(Candidate(video.video_id, span.start, span.end, score))
+                p = float(chance[v]) if chance is not None else None
+                candidates.append(Candidate(video.video_id, span.start, span.end, score, p))
         return sorted(candidates, key=lambda c: -c.score)
 
     def timeline(self, question: str, video_id: str, method: str = "hybrid", scores: np.ndarray | None = None) -> Timeline:

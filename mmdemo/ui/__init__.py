@@ -1,7 +1,8 @@
 """The web app: one ``gr.Blocks`` with a tab per capability, all reading one ``Settings``.
 
-``build_app`` is cheap: pipelines are created here but load their models on first use, so the
-server is up in seconds. Pipelines hold only read-only models; per-user data is in gr.State, and
+``build_app`` is cheap: pipelines are created here and load their models lazily, so the server is
+up in seconds; with ``Settings.warm_up`` a background thread then loads every tab's models
+(``mmdemo.ui.warmup``) so that the first click does not wait for them. Pipelines hold only read-only models; per-user data is in gr.State, and
 every session (its State and the outputs gradio keeps for it) is forgotten once idle for
 ``Settings.session_ttl_seconds`` (``mmdemo.ui.sessions``); uploads and outputs are deleted from
 the cache after an hour (``delete_cache``).
@@ -9,6 +10,7 @@ the cache after an hour (``delete_cache``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -21,10 +23,24 @@ from mmdemo.pipelines.search_audio import AudioSearch
 from mmdemo.ui import audio_search, captioning, scene, training_report, video_qa
 from mmdemo.ui.sessions import session_expiry
 from mmdemo.ui.status import models_markdown
+from mmdemo.ui.warmup import Warmup, add_status_line
 
 TITLE = "mmdemo · multimodal video understanding"
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full" instead of piling up
 CACHE_SWEEP = (3600, 3600)  # every hour, delete uploaded and generated files older than an hour
+
+
+def warmup_steps(locator: AnswerLocator, sounds: AudioSearch, scenes: SceneClassifier,
+                 captioner: VideoCaptioner) -> list[tuple[str, Callable[[], object]]]:
+    """Each tab's lazy loaders, the default tab first; tabs with nothing installed are left out."""
+    steps = [("Medical video QA", lambda: (locator.corpus_index(), locator.ccgs(), locator.span_qa()))]
+    if sounds.available():
+        steps.append(("Audio search", lambda: (sounds.index(), sounds.caption_index())))
+    if scenes.available():
+        steps.append(("Scene", lambda: (scenes.models(), scenes.ensemble_config())))
+    if captioner.available():
+        steps.append(("Captioning", captioner.models))
+    return steps
 
 
 def build_app(settings: Settings) -> gr.Blocks:
@@ -32,6 +48,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     sounds = AudioSearch.load(settings)
     scenes = SceneClassifier.load(settings)
     captioner = VideoCaptioner.load(settings)
+    warmup = Warmup(warmup_steps(locator, sounds, scenes, captioner)).start() if settings.warm_up else None
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
@@ -41,6 +58,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             "**Captioning:** a caption for a clip, and how MELTR weighted the captioner's training losses."
         )
         gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
+        add_status_line(warmup)
         with gr.Tabs():
             video_qa.build_tab(locator)
             audio_search.build_tab(sounds)

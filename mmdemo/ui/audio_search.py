@@ -12,9 +12,12 @@ import gradio as gr
 
 from mmdemo.errors import InputError
 from mmdemo.pipelines.search_audio import CAPTIONS_FILE, MAX_TOP_K, AudioHit, AudioSearch, AudioSearchResult
+from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.plots import spectrogram_figure
 
 EXAMPLES = [
+    "a dog barking",
+    "a railway level crossing bell",
     "slow high beeps",
     "a bell ringing slowly, fading away",
     "a rising sweep followed by fast clicks",
@@ -43,8 +46,11 @@ def header_markdown(search: AudioSearch) -> str:
         return ("No audio search model or sound collection is installed here (expected a checkpoint folder "
                 f"{search.checkpoint_path.name} and a collection {search.collection_dir.name} with {CAPTIONS_FILE}).")
     info = search.describe()
-    return (f"**Collection:** {info['collection']} · **Model:** {info['checkpoint']}, a dual encoder "
-            "(audio and text in one 1024-d space; the model loads on the first search)")
+    return (f"**Collection:** {info['collection']}: synthetic tones and noises, and real recordings "
+            "(OpenSFX and Scratch sound libraries, in real/; credits in assets/REAL_SOUNDS_LICENCES.md) · "
+            f"**Model:** {info['checkpoint']}, a dual encoder (audio and text in one 1024-d space; the model "
+            "loads on the first search), trained on synthetic sounds, then fine-tuned on 86 real recordings "
+            "described from their titles and 7 Clotho recordings: read its scores as rough")
 
 
 def build_tab(search: AudioSearch) -> None:
@@ -102,9 +108,10 @@ def build_tab(search: AudioSearch) -> None:
             return str(found[index].path), playing_text(found, index)
 
         common = [raw, hits, player, playing, spectrograms, hits_state]
-        gr.on(triggers=[search_text.click, query.submit], fn=search_audio, inputs=[query, top_k], outputs=common,
+        gr.on(triggers=[search_text.click, query.submit], fn=shows_errors(search_audio, common, playing), inputs=[query, top_k], outputs=common,
               api_name="search_audio", api_description="Sounds in the collection that match a description, best first.")
-        search_sound.click(search_by_audio, inputs=[example_sound, top_k], outputs=[*common, captions, note],
+        search_sound.click(shows_errors(search_by_audio, [*common, captions, note], playing), inputs=[example_sound, top_k],
+                           outputs=[*common, captions, note],
                            api_name="search_by_audio",
                            api_description="Sounds in the collection closest to a recording, and the nearest known captions.")
         hits.select(play_row, inputs=[hits_state], outputs=[player, playing], api_visibility="private")

@@ -8,6 +8,7 @@ import gradio as gr
 from mmdemo.errors import InputError
 from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
 from mmdemo.ui.examples import add_video_examples
+from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
 
 BEAM_HEADERS = ["#", "caption", "score"]
@@ -71,7 +72,7 @@ def build_tab(captioner: VideoCaptioner) -> None:
             return (record.to_json(), meltr_weights_figure(record.epochs, record.tasks, record.weights),
                     meltr_curves_figure(record.tasks, record.curves))
 
-        run.click(caption_video, inputs=[clip, transcript, beam], outputs=[raw, caption, beams], api_name="caption_video",
+        run.click(shows_errors(caption_video, [raw, caption, beams], caption), inputs=[clip, transcript, beam], outputs=[raw, caption, beams], api_name="caption_video",
                   api_description="A caption for a clip (greedy or beam search), with the other beams.")
         show.click(meltr_weights, inputs=None, outputs=[meltr_raw, weights_plot, curves_plot], api_name="meltr_weights",
                    api_description="Per-epoch weights MELTR gave each training loss, from the installed captioner.")

@@ -15,9 +15,15 @@ from mmdemo.errors import InputError
 from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
 from mmdemo.pipelines.segment_frames import FrameSegmenter, SegmentationResult
 from mmdemo.ui.examples import add_video_examples
+from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.plots import scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
+TRAINING_NOTE = ("*What the models know:* all three were trained on synthetic scenes only (generated clips of "
+                 "coloured shapes with synthetic sounds, 18 per class). The fusion model reads ImageNet "
+                 "features (EfficientNet-Lite0), so it sees real images as real, but it never saw a real scene "
+                 "labelled; on real footage (the real-vtest example) read the label as a guess. A silent or "
+                 "missing audio track is said as such: the audio model abstains.")
 SEGMENTATION_LABEL = "Segmentation of those frames (Cityscapes classes)"
 
 
@@ -44,7 +50,8 @@ def header_markdown(classifier: SceneClassifier) -> str:
         return f"No scene models are installed here (expected exports in a checkpoint folder {classifier.root.name})."
     info = classifier.describe()
     return (f"**Models:** {info['models']} · **Ensemble:** {info['ensemble']} · "
-            f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)")
+            f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)\n\n"
+            f"{TRAINING_NOTE}")
 
 
 def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = None) -> None:
@@ -60,7 +67,7 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
                 clip = gr.Video(label="A street, park or transit clip (about 10 s)", sources=["upload"],
                                 elem_id="scene-clip")
                 classify = gr.Button("Which scene is this?", variant="primary", elem_id="scene-submit")
-                add_video_examples(classifier.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips (held-out synthetic scenes)")
+                add_video_examples(classifier.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips (held-out synthetic scenes; real-vtest: real footage)")
             with gr.Column(scale=3):
                 verdict = gr.Markdown("Upload a clip to see which scene it is.", elem_id="scene-verdict")
                 chart = gr.Plot(label="Confidence per class: each model and the ensemble")
@@ -100,7 +107,8 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
             return gr.Gallery(value=segmentation_gallery(result, times), visible=True, label=SEGMENTATION_LABEL)
 
         classified = classify.click(
-            classify_scene, inputs=[clip], outputs=[raw, verdict, chart, frames, seen], api_name="classify_scene",
+            shows_errors(classify_scene, [raw, verdict, chart, frames, seen], verdict), inputs=[clip],
+            outputs=[raw, verdict, chart, frames, seen], api_name="classify_scene",
             api_description="The acoustic scene of a clip, each model's confidence, and the deciding rule.")
         for event in (classified.success, show_segmentation.change):
             event(segment_frames, inputs=[seen, show_segmentation], outputs=[segmentation], api_visibility="private")

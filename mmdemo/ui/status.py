@@ -7,5 +7,5 @@ def models_markdown(info: dict[str, str]) -> str:
     """One Markdown line from ``AnswerLocator.describe()``."""
     return (
         f"**Text encoder:** {info['text_encoder']} · **Search:** {info['method']} · "
-        f"**Data:** {info['corpus']} · **Device:** {info['device']} · models load on the first question"
+        f"**Data:** {info['corpus']} · **Device:** {info['device']}"
     )

@@ -15,6 +15,7 @@ import gradio as gr
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption, parse_rows
 from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer, Subtitles, write_subtitle_files
+from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.plots import span_matrix_figure, timeline_figure
 
 EXAMPLES = [
@@ -25,7 +26,7 @@ EXAMPLES = [
     "What should I do for a minor burn?",
     "How do I remove a tick?",
 ]
-TABLE_HEADERS = ["#", "Video", "Start", "End", "Score"]
+TABLE_HEADERS = ["#", "Video", "Start", "End", "P(right video)"]
 SUBTITLE_TYPES = [".srt", ".vtt", ".json", ".txt"]
 SPEECH_HEADERS = ["Start (s)", "End (s)", "Text"]
 
@@ -51,10 +52,12 @@ def highlighted_transcript(captions: list[Caption], reading: ReaderAnswer | None
 
 
 def answer_markdown(result: LocateResult) -> str:
+    if result.no_answer:
+        return f"### No answer in these videos\n{result.message}\n\n_The closest match is listed below, with its probability._"
     where = "" if result.clip_path else "\n\n_No video was given, so there is no clip; the times refer to your subtitles._"
     return (
         f"### {result.title}\n"
-        f"**Answer:** {span_text(result.start, result.end)} (score {result.score:.2f}) "
+        f"**Answer:** {span_text(result.start, result.end)} ({result.score:.0%} likely to be the right video) "
         f"in `{result.video_id}`{where}"
     )
 
@@ -81,7 +84,7 @@ def speech_outputs(result: LocateResult | None) -> tuple:
 
 def table_rows(result: LocateResult) -> list[list[Any]]:
     return [
-        [i + 1, c["title"], fmt_time(c["start"]), fmt_time(c["end"]), round(c["score"], 3)]
+        [i + 1, c["title"], fmt_time(c["start"]), fmt_time(c["end"]), f"{c['score']:.0%}"]
         for i, c in enumerate(result.candidates)
     ]
 
@@ -150,17 +153,14 @@ def build_tab(locator: AnswerLocator) -> None:
             raw = gr.JSON(label="/locate_answer")
 
         def locate_answer(question, video, subtitles, top_k, recognised: Subtitles | None, progress=gr.Progress()):
-            try:
-                result = locator.run(
-                    question,
-                    video_path=video or None,
-                    subtitle_path=subtitles or None,
-                    top_k=int(top_k),
-                    progress=progress,
-                    corrections=recognised,
-                )
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            result = locator.run(
+                question,
+                video_path=video or None,
+                subtitle_path=subtitles or None,
+                top_k=int(top_k),
+                progress=progress,
+                corrections=recognised,
+            )
             return (
                 result.to_json(),
                 answer_markdown(result),
@@ -188,12 +188,9 @@ def build_tab(locator: AnswerLocator) -> None:
             if result is None:
                 raise gr.Error("Ask a question first, then pick an answer to play.", title="Nothing to play yet")
             index = int(index or 0)
-            try:
-                path = locator.play(result, index)
-                captions = result.transcript_of(index)
-                reading = locator.read_answer(result.question, captions)
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            path = locator.play(result, index)
+            captions = result.transcript_of(index)
+            reading = locator.read_answer(result.question, captions)
             clip_file = str(path) if path else None
             return (clip_file, playing_text(result, index), transcript_text(captions), gr.Dropdown(value=index),
                     highlighted_transcript(captions, reading))
@@ -201,18 +198,20 @@ def build_tab(locator: AnswerLocator) -> None:
         def play_row(result: LocateResult | None, event: gr.SelectData):
             return play_answer(result, event.index[0])
 
+        answered = [raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, result_state]
+        played = [clip, playing, transcript, choice, reader]
         gr.on(
             triggers=[ask.click, question.submit],
-            fn=locate_answer,
+            fn=shows_errors(locate_answer, answered, answer),
             inputs=[question, video, subtitles, top_k, speech_state],
-            outputs=[raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, result_state],
+            outputs=answered,
             api_name="locate_answer",
             api_description="Find the video and time span that answer a medical question.",
         ).then(speech_outputs, inputs=[result_state], outputs=[note, speech_lines, speech_files, speech_box, speech_state],
                api_visibility="private")
         speech_lines.input(correct_lines, inputs=[speech_lines, speech_state], outputs=[speech_state, speech_files],
                            api_visibility="private")
-        play.click(play_answer, inputs=[result_state, choice], outputs=[clip, playing, transcript, choice, reader],
+        play.click(shows_errors(play_answer, played, playing), inputs=[result_state, choice], outputs=played,
                    api_visibility="private")
-        table.select(play_row, inputs=[result_state], outputs=[clip, playing, transcript, choice, reader],
+        table.select(shows_errors(play_row, played, playing), inputs=[result_state], outputs=played,
                      api_visibility="private")

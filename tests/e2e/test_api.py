@@ -125,7 +125,9 @@ def test_two_clients_uploads_never_mix(app_url, make_upload, tmp_path):
 
     def ask(name: str):
         video, subtitles = uploads[name]
-        return locate(clients[name], "What do I do for my knee or a burn?", handle_file(str(video)), handle_file(str(subtitles)))
+        # each asks about its own clip: a question half off-topic for a clip is now refused (issue 15), with no clip to cut
+        question = {"knee_user": "How do I stretch my knee?", "burn_user": "How do I cool a burn?"}[name]
+        return locate(clients[name], question, handle_file(str(video)), handle_file(str(subtitles)))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = dict(zip(talks, pool.map(ask, talks)))

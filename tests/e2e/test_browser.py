@@ -9,6 +9,40 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+def test_the_first_answer_after_start_loads_no_model(page, monkeypatch):
+    """Warm-up loads every tab's models after start; once the page says so, a question loads nothing."""
+    from playwright.sync_api import expect
+
+    from mmdemo.models.encoders import TextEncoder
+    from mmdemo.retrieval.index import CorpusIndex
+
+    expect(page.locator("#warmup-status")).to_contain_text("Models ready", timeout=300_000)
+    expect(page.locator("#warmup-status")).to_contain_text("Medical video QA")
+    loads = []
+    for cls, name in ((TextEncoder, "from_config"), (CorpusIndex, "build")):
+        original = getattr(cls, name)
+        monkeypatch.setattr(cls, name, classmethod(lambda c, *a, _o=original, _n=name, **k: loads.append(_n) or _o(*a, **k)))
+    page.locator("#qa-question textarea").fill("How do I remove a tick?")
+    page.locator("#qa-submit").click()
+    expect(page.locator("#qa-answer")).to_contain_text("Answer:", timeout=60_000)
+    assert loads == []
+
+
+def test_an_error_leaves_one_readable_message(page, tmp_path):
+    from playwright.sync_api import expect
+
+    page.locator("#qa-question textarea").fill("?")
+    page.locator("#qa-submit").click()
+    answer = page.locator("#qa-answer")
+    expect(answer).to_contain_text("Please check your input", timeout=60_000)
+    expect(answer).to_contain_text("The question is too short")
+    page.wait_for_timeout(500)
+    assert page.get_by_text("Error", exact=True).count() == 0  # no red badge on every output
+    shot = tmp_path / "qa-error.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+
+
 def test_question_in_the_browser_shows_the_answer_span(page, tmp_path):
     from playwright.sync_api import expect
 
@@ -21,6 +55,7 @@ def test_question_in_the_browser_shows_the_answer_span(page, tmp_path):
     expect(page.locator("#qa-clip video")).to_have_count(1, timeout=30_000)
     expect(page.locator("#qa-playing")).to_contain_text("Playing answer #1")
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'answer.png'}")
 
 
 def test_playing_another_answer_from_the_list(page):
@@ -41,3 +76,26 @@ def test_the_page_says_which_models_and_data_it_uses(page):
 
     expect(page.locator("#models-status")).to_contain_text("all-MiniLM-L6-v2")
     expect(page.locator("#models-status")).to_contain_text("bundled demo videos")
+
+
+def test_every_tab_after_its_main_action(page, tmp_path):
+    """Screenshots for a person to look at (paths printed); the warm-up loaded these tabs' models too."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Audio search").click()
+    page.locator("#audio-query textarea").fill("a dog barking")
+    page.locator("#audio-submit").click()
+    expect(page.locator("#audio-playing")).to_contain_text("Playing #1", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "audio.png"), full_page=True)
+    page.get_by_role("tab", name="Scene").click()
+    page.get_by_role("button", name="park-synthetic", exact=False).first.click()
+    page.locator("#scene-submit").click()
+    expect(page.locator("#scene-verdict")).to_contain_text("Decided by", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "scene.png"), full_page=True)
+    page.get_by_role("tab", name="Captioning").click()
+    page.get_by_role("button", name="00-", exact=False).first.click()
+    page.locator("#caption-submit").click()
+    expect(page.locator("#caption-text")).to_contain_text("From the", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "caption.png"), full_page=True)
+    for name in ("audio", "scene", "caption"):
+        print(f"screenshot: {tmp_path / name}.png")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from mmdemo.config import Limits
 from mmdemo.errors import InputError
-from mmdemo.media.ffmpeg import read_header
+from mmdemo.media.ffmpeg import read_header, run_ffmpeg
 from mmdemo.media.video import SubtitleStream, probe, read_frames, trim_clip, validate_upload
 
 
@@ -137,7 +139,8 @@ def test_read_frames_needs_video(m4a):
 
 @pytest.mark.parametrize("fixture, has_audio", [("webm", True), ("silent_mp4", False)])
 def test_trim_clip_is_browser_playable(request, tmp_path, fixture, has_audio):
-    out = trim_clip(request.getfixturevalue(fixture), 0.5, 2.0, tmp_path / "clips" / "clip.mp4")
+    """A source that must be scaled down is re-encoded to H.264/AAC MP4."""
+    out = trim_clip(request.getfixturevalue(fixture), 0.5, 2.0, tmp_path / "clips" / "clip.mp4", max_height=60)
     info = probe(out)
     assert info.video_codec == "h264" and info.has_audio == has_audio
     assert info.audio_codec == ("aac" if has_audio else None)
@@ -171,3 +174,51 @@ def test_a_given_probe_is_used_instead_of_probing_again(mp4, monkeypatch):
     frames, _ = video_module.read_frames(mp4, fps=1, info=info)
     waveform = audio_module.load_audio(mp4, 16000, info=info)
     assert len(frames) == 3 and len(waveform) == 3 * 16000
+
+
+def _info(video="h264", pixels="yuv420p", audio="aac", height=360, channels=2) -> "MediaInfo":
+    from mmdemo.media.video import MediaInfo
+
+    return MediaInfo(Path("clip"), 1, 10.0, video is not None, audio is not None, 640, height, 25.0, video, audio,
+                     44100, channels, pixel_format=pixels)
+
+
+@pytest.mark.parametrize("info, container", [
+    (_info(), ".mp4"),                                      # H.264/AAC: copied as it is
+    (_info(audio=None), ".mp4"),                            # silent H.264
+    (_info(video="vp9", audio="opus"), ".webm"),            # VP9/Opus: copied into WebM
+    (_info(video="vp8", audio="vorbis"), ".webm"),
+    (_info(pixels="yuv444p"), None),                        # H.264 4:4:4: browsers do not play it
+    (_info(pixels="yuv420p10le"), None),                    # 10-bit H.264, likewise
+    (_info(video="hevc"), None),                            # not playable everywhere
+    (_info(video="mpeg4"), None),
+    (_info(audio="pcm_s16le"), None),
+    (_info(video="vp9", audio="aac"), None),                # no container for that pair here
+    (_info(height=1080), None),                             # must be scaled down: re-encode
+    (_info(channels=6), None),                              # 5.1 audio is downmixed: re-encode
+    (_info(video=None), None),
+])
+def test_copy_only_what_browsers_play_as_it_is(info, container):
+    from mmdemo.media.video import copy_container
+
+    assert copy_container(info, max_height=480) == container
+
+
+def test_a_playable_file_is_cut_by_stream_copy(mp4, tmp_path, monkeypatch):
+    import mmdemo.media.video as video_module
+
+    seen = []
+    monkeypatch.setattr(video_module, "run_ffmpeg", lambda args, **kw: seen.append(args) or run_ffmpeg(args, **kw))
+    out = trim_clip(mp4, 0.5, 2.0, tmp_path / "clip.mp4")
+    assert seen[0][seen[0].index("-c") + 1] == "copy" and "libx264" not in seen[0]
+    assert "-format_whitelist" in seen[0][: seen[0].index("-i")]  # the demuxer allow-list still guards the input
+    info = probe(out)
+    assert (info.video_codec, info.audio_codec, out.suffix) == ("h264", "aac", ".mp4")
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
+
+
+def test_a_webm_with_vp9_is_cut_into_webm(webm, tmp_path):
+    out = trim_clip(webm, 0.5, 2.0, tmp_path / "clip.mp4")
+    info = probe(out)
+    assert (out.suffix, info.video_codec, info.audio_codec) == (".webm", "vp9", "opus")

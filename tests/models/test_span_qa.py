@@ -7,7 +7,7 @@ import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.errors import InputError
-from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig, Transcript, best_spans, load_span_qa
+from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig, Transcript, best_spans, load_span_qa, snap_to_words
 
 NEG = -100.0
 
@@ -39,6 +39,28 @@ def test_spans_longer_than_the_maximum_are_never_chosen():
 def test_top_k_is_sorted_and_limited_to_the_valid_spans():
     found = spans([NEG, 1.0, 2.0], [NEG, 3.0, 1.0], [False, True, True], k=10)
     assert found == [(1, 1, 4.0), (2, 2, 3.0), (1, 2, 2.0)]  # 2..1 is invalid: three valid spans only
+
+
+# ------------------------------------------------------------------ whole words, no edge punctuation
+
+TEXT = "It lasts 30 seconds. Then, press (hard) again."
+
+
+@pytest.mark.parametrize("start, end, snapped", [
+    (12, 16, "seconds"),  # "seco": a word piece takes its whole word
+    (10, 13, "30 seconds"),  # "0 s"
+    (19, 27, "Then"),  # ". Then, ": what the bundled MedVidQA reader used to return
+    (9, 20, "30 seconds."),  # a closing full stop stays
+    (28, 34, "press"),  # "ress (": the opening bracket goes
+    (33, 40, "(hard)"),
+])
+def test_spans_snap_to_whole_words_without_edge_punctuation(start, end, snapped):
+    a, b = snap_to_words(TEXT, start, end)
+    assert TEXT[a:b] == snapped
+
+
+def test_a_span_of_punctuation_only_snaps_to_nothing():
+    assert snap_to_words(TEXT, 19, 21) == (21, 21)
 
 
 # ------------------------------------------------------------------ transcripts
@@ -87,6 +109,9 @@ def test_answers_are_distinct_character_spans_of_the_context(small):
     assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
     for a in answers:
         assert CONTEXT[a.start : a.end] == a.text and a.text.strip()
+        assert a.text[0].isalnum() and a.text[-1] not in ",;: "  # whole words, never ". hold" or "hold,"
+        assert a.start == 0 or not CONTEXT[a.start - 1].isalnum()
+        assert a.end == len(CONTEXT) or not CONTEXT[a.end].isalnum()
 
 
 

@@ -77,7 +77,8 @@ def test_an_empty_transcript_is_recognised_from_the_clips_speech(captioner, narr
 
 
 @pytest.mark.parametrize("name, message", [(None, "Please upload a video"), ("sound.wav", "no video stream"),
-                                           ("broken.mp4", "Could not read"), ("long.mp4", "up to 3 s")])
+                                           ("broken.mp4", "Could not read"), ("long.mp4", "up to 3 s"),
+                                           ("missing.mp4", "File not found")])
 def test_bad_clips_are_refused_with_a_reason(captioner, clips, name, message):
     with pytest.raises(InputError, match=message):
         captioner.run(clips / name if name else None)

@@ -166,3 +166,39 @@ def test_missing_or_mismatched_checkpoints_are_clear_errors(root, tmp_path, medi
     (swapped / "audio").symlink_to(root / CHECKPOINT_DIR / "frames")
     with pytest.raises(CheckpointError, match="holds a 'frames' model"):
         SceneClassifier.from_dir(swapped).models()
+
+
+def test_ten_seconds_of_silence_is_said_as_such_not_classified(classifier, tmp_path):
+    """Issue 16: a silent track got "street_traffic" at 0.991 from the audio model; now it abstains."""
+    video = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=8"]
+    quiet = ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "8"]
+    ffmpeg(*video, *quiet, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-shortest", tmp_path / "hush.mp4")
+    result = classifier.run(tmp_path / "hush.mp4")
+    assert set(result.abstained) == {"audio"} and "silent" in result.abstained["audio"]
+    assert "audio" not in result.per_model and set(result.per_model) == {"frames", "fusion"}
+    ffmpeg(*quiet, tmp_path / "hush.wav")
+    with pytest.raises(InputError, match="silent"):
+        classifier.run(tmp_path / "hush.wav")  # nothing left that could answer
+
+
+def test_loudness_of_silence_and_of_a_tone():
+    from mmdemo.pipelines.classify_scene import SILENCE_DBFS, loudness_dbfs
+
+    assert loudness_dbfs(np.zeros(48000, np.float32)) == float("-inf")
+    assert loudness_dbfs(np.full(100, 1e-4, np.float32)) < SILENCE_DBFS  # -80 dBFS: hiss at most
+    tone = 0.1 * np.sin(np.linspace(0, 2 * np.pi * 440, 48000)).astype(np.float32)
+    assert loudness_dbfs(tone) == pytest.approx(-23.0, abs=0.1)
+
+
+@pytest.mark.slow
+def test_the_bundled_models_answer_on_real_footage():
+    """The real vtest.avi cut in the Scene examples (no sound track): every video model's view, no crash."""
+    from mmdemo.config import DEFAULT_ASSETS
+
+    bundled = SceneClassifier.load(Settings())
+    result = bundled.run(DEFAULT_ASSETS / "scene_examples" / "real-vtest-campus-road-10s.mp4")
+    assert result.abstained == {"audio": "the clip has no audio track"}
+    assert set(result.per_model) == {"frames", "fusion"} and result.label in bundled.classes
+    assert bundled.models()["fusion"].model.config.encoders == ("efficientnet_lite0",)
+    assert result.frames.shape[0] == 12

@@ -363,3 +363,64 @@ def test_old_request_folders_are_swept(tmp_path):
     os.utime(old, (time.time() - 10_000, time.time() - 10_000))
     sweep_old_folders(tmp_path, 3600)
     assert not old.exists() and new.exists()
+
+
+# ------------------------------------------------------------------ issue 15: scores that mean something, refusal, tight spans
+
+OFF_TOPIC = json.loads((Path(__file__).resolve().parents[2] / "assets" / "questions" / "off_topic.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["What is the capital of France?", "How do I fix a flat bicycle tyre?",
+                                      *OFF_TOPIC["medical_not_in_corpus"][:2]])
+def test_off_topic_questions_are_refused_on_the_bundled_corpus(locator, question):
+    result = locator.run(question, top_k=3)
+    payload = result.to_json()
+    assert payload["no_answer"] is True and payload["message"].startswith("No answer in these videos")
+    assert payload["probability"] < payload["refuse_below"]
+    assert result.clip_path is None and result.reading is None  # no span is offered as the answer
+
+
+@pytest.mark.slow
+def test_a_real_question_is_answered_with_a_probability(locator):
+    payload = locator.run("How do I remove a tick?", top_k=5).to_json()
+    assert payload["no_answer"] is False and payload["message"] is None
+    assert payload["probability"] >= payload["refuse_below"]
+    assert all(0.0 <= c["score"] <= 1.0 for c in payload["candidates"])
+    assert payload["candidates"][0]["score"] > payload["candidates"][1]["score"]  # not 1.00, .98, .96 of one video
+
+
+@pytest.mark.slow
+def test_one_answer_per_video_unless_more_are_asked_for(locator):
+    result = locator.run("How do I do a chin tuck for neck pain?", top_k=5)
+    assert len({c["video_id"] for c in result.candidates}) == len(result.candidates) == 5
+    more = locator.run("How do I do a chin tuck for neck pain?", top_k=6, per_video=3)
+    by_video: dict[str, list] = {}
+    for c in more.candidates:
+        by_video.setdefault(c["video_id"], []).append((c["start"], c["end"]))
+    assert max(len(spans) for spans in by_video.values()) > 1 and all(len(s) <= 3 for s in by_video.values())
+    for spans in by_video.values():
+        for i, (s, e) in enumerate(sorted(spans)[1:]):
+            assert s >= sorted(spans)[i][1]  # non-overlapping
+
+
+@pytest.mark.slow
+def test_uploaded_short_clip_gets_a_tight_span_and_an_off_topic_question_is_refused(locator, tmp_path, write_srt, run_ffmpeg):
+    """Issue 15: an 86 s clip whose 5 s answer got a 69 s span; the prior now scales with the clip's length."""
+    filler = ["Welcome to the physiotherapy channel.", "Please subscribe for more videos every week.",
+              "Today we talk about looking after yourself at home.", "Remember to warm up before any exercise.",
+              "Drink plenty of water through the day.", "Sleep is important for recovery.",
+              "Talk to your doctor if anything hurts.", "Our clinic is open on weekdays.",
+              "You can book online or by phone.", "Wear comfortable clothes when you train."]
+    lines = filler[:8] + ["To ice a sprained ankle, wrap ice in a towel and hold it on the ankle for fifteen minutes."] + filler * 2
+    lines = lines[:17] + ["Thanks for watching."]  # 18 captions x 5 s = 90 s; the answer is 40-45 s
+    subs = write_srt(tmp_path / "short_clip.srt", lines, step=5.0)
+    media = tmp_path / "short_clip.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=86", "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv420p", media)
+    result = locator.run("How do I ice a sprained ankle?", video_path=media, subtitle_path=subs, work_dir=tmp_path)
+    assert not result.no_answer
+    assert result.start <= 40.0 and result.end >= 44.8, (result.start, result.end)
+    assert result.end - result.start <= 30.0, (result.start, result.end)  # 69 s before; 25 s is the prior median here
+    refused = locator.run("What is the capital of France?", video_path=media, subtitle_path=subs, work_dir=tmp_path)
+    assert refused.no_answer and refused.clip_path is None

@@ -1,5 +1,6 @@
 """The refit of the retrieval constants: every value from its grid, the length prior from all answers."""
 
+import itertools
 import math
 
 import numpy as np
@@ -18,15 +19,25 @@ def test_fit_picks_values_from_its_grids_and_the_prior_from_every_answer(tiny_co
     questions.append({"question": "absent", "video_id": "elsewhere", "answer_start_second": 0.0, "answer_end_second": math.e ** 3})
     config = fit_module.fit(questions, tiny_corpus, minilm, log=lambda message: None)
 
-    lengths = [math.log(20.0)] * 3 + [3.0]  # the prior counts answers of videos without captions too
-    mean = sum(lengths) / 4
-    assert config.localizer.length_log_mean == pytest.approx(round(mean, 3))
-    assert config.localizer.length_log_std == pytest.approx(round(math.sqrt(sum((x - mean) ** 2 for x in lengths) / 4), 3))
+    # the priors count answers of videos without captions too: four answers, each its own "video length"
+    priors = fit_module.span_priors(questions)
+    assert config.localizer.length_log_intercept == priors["length_log_intercept"]
+    assert config.localizer.position_log_odds == priors["position_log_odds"]
+    assert config.localizer.length_log_std >= fit_module.MIN_LOG_STD
     assert config.window_seconds in fit_module.WINDOW_SECONDS and config.dense_weight in fit_module.DENSE_WEIGHTS
     assert config.video_top_m in fit_module.TOP_MS and config.span_rank_penalty in fit_module.PENALTIES
     loc = config.localizer
-    assert (loc.smooth_seconds, loc.threshold, loc.prior_weight) in {
-        (s, t, p) for s in fit_module.SMOOTHS for t in fit_module.THRESHOLDS for p in fit_module.PRIOR_WEIGHTS}
+    assert (loc.smooth_seconds, loc.threshold, loc.prior_weight, loc.position_weight) in set(itertools.product(
+        fit_module.SMOOTHS, fit_module.THRESHOLDS, fit_module.PRIOR_WEIGHTS, fit_module.POSITION_WEIGHTS))
+    assert 0.0 <= config.calibration.refuse_below <= 1.0 and config.calibration.cosine_weight > 0
+
+
+def test_span_priors_learn_that_longer_videos_have_longer_answers():
+    questions = [{"answer_start_second": 10.0, "answer_end_second": 10.0 + 0.1 * v, "video_length": v}
+                 for v in (60.0, 120.0, 600.0, 1200.0)]
+    priors = fit_module.span_priors(questions)
+    assert priors["length_log_slope"] == pytest.approx(1.0, abs=1e-3)  # length = 0.1 x video length
+    assert priors["length_log_intercept"] == pytest.approx(math.log(0.1), abs=1e-3)
 
 
 def test_video_mrr_ranks_by_the_indexs_video_scores(tiny_corpus):

@@ -29,7 +29,7 @@ def test_constant_scores_give_a_flat_timeline():
 
 
 def test_localizer_returns_the_planted_span():
-    config = LocalizerConfig(smooth_seconds=5.0, threshold=0.5, prior_weight=1.0)
+    config = LocalizerConfig(smooth_seconds=5.0, threshold=0.5, prior_weight=0.1, position_weight=0.0)
     relevance = caption_relevance(CAPTIONS, planted_scores(noise=0.2), config).scores
     top = best_spans(CAPTIONS, relevance, config, top_k=3)
     assert (top[0].start, top[0].end) == ANSWER
@@ -49,7 +49,8 @@ def test_candidates_do_not_overlap_much():
 
 def test_length_prior_pulls_toward_typical_length():
     flat = np.ones(60) * 0.5  # no evidence anywhere: the prior alone decides the length
-    config = LocalizerConfig(length_log_mean=np.log(40.0), length_log_std=0.5, threshold=0.5, prior_weight=1.0)
+    config = LocalizerConfig(length_log_intercept=np.log(40.0), length_log_slope=0.0, length_log_std=0.5, threshold=0.5,
+                             prior_weight=1.0, position_weight=0.0)
     span = best_spans(CAPTIONS, flat, config, top_k=1)[0]
     assert span.end - span.start == pytest.approx(40.0)
 
@@ -65,12 +66,18 @@ def brute_force_spans(captions, relevance, config, top_k):
     """Every span scored one by one, then greedy NMS: what ``best_spans`` must reproduce."""
     starts = np.array([c.start for c in captions])
     slots = np.append(np.diff(starts), captions[-1].end - captions[-1].start).clip(min=0)
-    gain = np.concatenate([[0.0], np.cumsum((np.asarray(relevance, dtype=np.float64) - config.threshold) * slots)])
+    duration = max(captions[-1].end, 1.0)
+    mean = config.log_length_mean(duration)
+    gain = np.concatenate([[0.0], np.cumsum((np.asarray(relevance, dtype=np.float64) - config.threshold) * slots)]) / np.exp(mean)
     spans = []
     for i, a in enumerate(captions):
         for j in range(i, len(captions)):
-            z = (np.log(max(captions[j].end - a.start, 1e-3)) - config.length_log_mean) / config.length_log_std
-            spans.append((gain[j + 1] - gain[i] - config.prior_weight * 0.5 * z**2, i, j, a.start, captions[j].end))
+            if captions[j].end > a.start + config.max_length_seconds(duration) and j > i:
+                continue
+            z = (np.log(max(captions[j].end - a.start, 1e-3)) - mean) / config.length_log_std
+            tenth = min(int(0.5 * (a.start + captions[j].end) / duration * 10), 9)
+            position = config.position_weight * config.position_log_odds[tenth]
+            spans.append((gain[j + 1] - gain[i] - config.prior_weight * 0.5 * z**2 + position, i, j, a.start, captions[j].end))
     out = []
     while spans and len(out) < top_k:
         best = max(spans, key=lambda s: s[0])  # the first of equals, as in (first, last) order
@@ -99,6 +106,7 @@ def test_spans_match_brute_force_on_random_inputs(seed):
     config = LocalizerConfig(
         smooth_seconds=float(rng.choice([0.0, 2.0, 5.0])), threshold=float(rng.random()),
         prior_weight=float(rng.choice([0.0, 1.0, 10.0])), nms_iou=float(rng.choice([0.0, 0.3, 0.5])),
+        position_weight=float(rng.choice([0.0, 0.3, 1.0])),
     )
     raw = np.round(rng.random(len(captions)), 1)  # rounded, so there are ties to break
     relevance = caption_relevance(captions, raw, config).scores
@@ -124,7 +132,7 @@ def test_spans_are_never_longer_than_the_prior_allows():
     captions = [Caption(5.0 * i, 5.0 * i + 5.0, "x") for i in range(1000)]  # 5,000 s, all relevant
     config = LocalizerConfig()
     span = best_spans(captions, np.ones(1000), config, top_k=1)[0]
-    assert 1000.0 < span.end - span.start <= config.max_length_seconds < 1200.0
+    assert 1000.0 < span.end - span.start <= config.max_length_seconds(5000.0) < 3000.0
 
 
 def test_a_hundred_thousand_captions_in_bounded_memory():
@@ -143,3 +151,33 @@ def test_a_hundred_thousand_captions_in_bounded_memory():
         tracemalloc.stop()
     assert len(spans) == 5
     assert peak < 64e6  # the n x n version's index arrays alone: 2 x 8 x n^2 / 2 = 80 GB
+
+
+# ------------------------------------------------------------------ priors learnt from MedVidQA spans
+
+
+def test_length_prior_scales_with_video_length():
+    """Issue 15: MedVidQA answers are ~25 s in a 90 s clip and ~60 s in a 10-minute video."""
+    config = LocalizerConfig()
+    assert np.exp(config.log_length_mean(86.0)) < 35.0 < 50.0 < np.exp(config.log_length_mean(600.0)) < 75.0
+    prior_only = LocalizerConfig(threshold=0.5, prior_weight=1.0, position_weight=0.0)
+    captions = [Caption(1.0 * i, 1.0 * i + 1.0, "x") for i in range(600)]
+    flat = np.full(600, 0.5)  # no evidence: the prior alone sets the length
+    for duration in (86.0, 600.0):
+        span = best_spans(captions[: int(duration)], flat[: int(duration)], prior_only, 1, duration)[0]
+        assert span.end - span.start == pytest.approx(np.exp(prior_only.log_length_mean(duration)), abs=1.0)
+
+
+def test_position_prior_prefers_the_middle_of_a_video_over_its_first_tenth():
+    config = LocalizerConfig(threshold=0.5, prior_weight=1.0, position_weight=1.0)
+    captions = [Caption(1.0 * i, 1.0 * i + 1.0, "x") for i in range(300)]
+    span = best_spans(captions, np.full(300, 0.5), config, 1)[0]
+    assert 30.0 <= 0.5 * (span.start + span.end) <= 270.0
+
+
+def test_spans_of_one_video_never_overlap_by_default():
+    relevance = caption_relevance(CAPTIONS, planted_scores(noise=0.3), LocalizerConfig()).scores
+    spans = best_spans(CAPTIONS, relevance, LocalizerConfig(), top_k=5)
+    for i, a in enumerate(spans):
+        for b in spans[:i]:
+            assert a.end <= b.start or b.end <= a.start

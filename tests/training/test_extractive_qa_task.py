@@ -121,3 +121,72 @@ def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthet
     assert reading is not None and reading.text
     assert set(reading.sentences) <= set(captions)
     assert reading.text in " ".join(c.text for c in reading.sentences)
+
+
+# ------------------------------------------------------------------ COVID-QA-shaped data
+
+FACTS = ["The virus binds the ACE2 receptor on airway cells.", "Incubation lasts about five days on average.",
+         "Masks reduce the spread of droplets.", "Fever and dry cough are the most common symptoms.",
+         "Older patients face a higher risk of severe disease.", "Vaccines train the immune system to respond."]
+ASKED = [("What receptor does the virus bind?", "the ACE2 receptor"), ("How long is the incubation?", "about five days"),
+         ("What reduces the spread of droplets?", "Masks"), ("Which symptoms are most common?", "Fever and dry cough")]
+
+
+def covidqa_like(path: Path, shifts: list[int], articles: int = 2) -> None:
+    """COVID-QA's shape: whole articles of many lines (several windows each), integer ids, no titles, and
+    ``answer_start`` values off by ``shifts`` characters (the last shift large: that question cannot be placed)."""
+    data, qid = [], 0
+    for a in range(articles):
+        context = f"Article {a}\n\nhttps://example.org/{a}\n\n" + "\n".join(FACTS[a:] + FACTS[:a]) * 2
+        qas = []
+        for (question, answer), shift in zip(ASKED, shifts):
+            qas.append({"id": qid, "question": question, "is_impossible": False,
+                        "answers": [{"text": answer, "answer_start": context.index(answer) + shift}]})
+            qid += 1
+        data.append({"paragraphs": [{"context": context, "qas": qas}]})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": "v1.1", "data": data}), encoding="utf-8")
+
+
+TINY_QA = ("train: {epochs: 2, batch_size: 4, lr: 1.0e-3, log_every: 1, checkpoint_every: 0}\n"
+           "task: {max_negative_windows: 1, model: {encoder_layers: 1, train_layers: 1, max_length: 48, doc_stride: 16,"
+           " max_answer_tokens: 16}}\n")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_cli_trains_on_covidqa_shaped_data_repairing_offsets_and_evaluates_beside_a_baseline(synthetic, tmp_path, device):
+    data = tmp_path / "covidqa"
+    covidqa_like(data / "train.json", shifts=[0, -1, 3, 500])
+    covidqa_like(data / "val.json", shifts=[0, 2, 0, 0], articles=1)
+    (tmp_path / "qa.yaml").write_text(TINY_QA)
+    train = ["-m", "training", "extractive-qa", "--data", str(data), "--config", str(tmp_path / "qa.yaml"),
+             "--device", device]
+
+    strict = run_cli(*train, "--out", str(tmp_path / "strict"))
+    assert strict.returncode != 0 and "is not at answer_start" in strict.stderr  # never silently
+
+    out = tmp_path / "run"
+    extra = synthetic / "train.json"  # MedVidQA-style spans trained beside it
+    done = run_cli(*train, "--out", str(out), "--set", "task.offset_slack=20", "--set", f"task.extra_train=[{extra}]")
+    assert done.returncode == 0, done.stderr[-4000:]
+    # per article: 1 at its offset, 2 repaired, 1 dropped (500 characters off)
+    assert f"{data / 'train.json'}: 6 questions, 4 answer_start repaired, 2 dropped (3, 7)" in done.stderr
+    assert f"{data / 'val.json'}: 4 questions, 1 answer_start repaired, 0 dropped" in done.stderr
+    meta = json.loads((out / "export" / "meta.json").read_text())
+    assert set(meta["squad_files"]) == {str(data / "train.json"), str(extra), str(data / "val.json")}
+    assert {"exact_match", "f1"} <= set(meta["metrics"])
+
+    scored = run_cli("-m", "mmdemo.evaluate", "extractive-qa", "--squad", str(data / "val.json"),
+                     "--checkpoint", str(out / "export"), "--max-shift", "20")
+    assert scored.returncode == 0, scored.stderr[-4000:]
+    metrics = json.loads(scored.stdout)
+    assert metrics["n"] == 4 and metrics["answer_start_repaired"] == 1 and metrics["questions_dropped"] == 0
+    assert 0 <= metrics["f1"] <= 100 and metrics["baseline"]["f1"] > 0  # the answers' own sentences share words
+    refused = run_cli("-m", "mmdemo.evaluate", "extractive-qa", "--squad", str(data / "val.json"),
+                      "--checkpoint", str(out / "export"))
+    assert refused.returncode == 2 and "not at answer_start" in refused.stderr

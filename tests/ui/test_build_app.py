@@ -18,7 +18,7 @@ def test_build_app_is_cheap_and_exposes_locate_answer(monkeypatch):
 
     monkeypatch.setattr(AnswerLocator, "encoder", refuse)
     monkeypatch.setattr(AnswerLocator, "corpus_index", refuse)
-    demo = build_app(Settings(concurrency=3))
+    demo = build_app(Settings(concurrency=3, warm_up=False))
     assert isinstance(demo, gr.Blocks)
     config = demo.get_config_file()
     endpoints = [d for d in config["dependencies"] if d.get("api_name") == "locate_answer"]
@@ -30,7 +30,7 @@ def test_build_app_is_cheap_and_exposes_locate_answer(monkeypatch):
 
 
 def test_header_names_models_and_data():
-    demo = build_app(Settings())
+    demo = build_app(Settings(warm_up=False))
     props = [c.get("props", {}) for c in demo.get_config_file()["components"]]
     texts = " ".join(str(p.get("value", "")) for p in props)
     assert "all-MiniLM-L6-v2" in texts and "bundled demo videos" in texts
@@ -45,6 +45,6 @@ def test_launch_options_follow_settings():
 
 def test_nothing_in_the_page_names_a_server_path():
     """Headers and the Training tab name models and data; the server's layout stays private (issue 12)."""
-    config = json.dumps(build_app(Settings()).get_config_file(), default=str)
+    config = json.dumps(build_app(Settings(warm_up=False)).get_config_file(), default=str)
     for place in {str(REPO_ROOT), "/work", str(Path.home())} - {"/"}:
         assert place not in config

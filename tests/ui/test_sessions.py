@@ -15,7 +15,7 @@ from mmdemo.ui.sessions import forget_idle_sessions
 
 
 def test_every_state_of_the_app_expires_with_the_session_ttl():
-    settings = Settings(session_ttl_seconds=123.0)
+    settings = Settings(session_ttl_seconds=123.0, warm_up=False)
     states = [block for block in build_app(settings).blocks.values() if isinstance(block, gr.State)]
     assert states, "the app keeps some per-session data"
     assert [state.time_to_live for state in states] == [123.0] * len(states)
@@ -26,7 +26,7 @@ def test_the_audio_state_keeps_the_hits_not_the_spectrograms(monkeypatch, tmp_pa
     hits = [AudioHit(f"c{i}", 0.9 - i / 10, "a caption", tmp_path / f"c{i}.wav") for i in range(5)]
     found = AudioSearchResult("beeps", hits, spectrograms=spectrograms)
     monkeypatch.setattr(AudioSearch, "search_text", lambda self, query, top_k, progress=None: found)
-    demo = build_app(Settings())
+    demo = build_app(Settings(warm_up=False))
     search = next(fn for fn in demo.fns.values() if fn.api_name == "search_audio")
     outputs = search.fn("beeps", 5)
     kept = outputs[next(i for i, block in enumerate(search.outputs) if isinstance(block, gr.State))]

@@ -50,6 +50,6 @@ def test_tab_says_when_no_report_is_bundled(tmp_path):
 
 
 def test_the_app_has_a_training_tab(assets):
-    app = build_app(Settings(assets_dir=assets))
+    app = build_app(Settings(assets_dir=assets, warm_up=False))
     labels = [c.get("props", {}).get("label") for c in app.get_config_file()["components"]]
     assert "Training" in labels

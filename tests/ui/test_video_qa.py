@@ -31,13 +31,20 @@ def test_fmt_time(seconds, text):
 
 def test_answer_names_the_video_and_the_span():
     text = video_qa.answer_markdown(result())
-    assert "Chin tuck" in text and "0:02.0 – 0:28.3" in text and "score 1.00" in text
+    assert "Chin tuck" in text and "0:02.0 – 0:28.3" in text and "100% likely" in text
     assert "no clip" in video_qa.answer_markdown(result(clip=None))
+
+
+def test_a_refused_question_shows_a_message_not_a_span():
+    refused = result()
+    refused.no_answer, refused.score, refused.refuse_below = True, 0.03, 0.2
+    text = video_qa.answer_markdown(refused)
+    assert text.startswith("### No answer in these videos") and "0:02.0 – 0:28.3" not in text
 
 
 def test_table_and_choices_list_every_candidate_in_order():
     rows = video_qa.table_rows(result())
-    assert rows == [[1, "Chin tuck", "0:02.0", "0:28.3", 1.0], [2, "Minor burn", "1:05.5", "1:20.0", 0.42]]
+    assert rows == [[1, "Chin tuck", "0:02.0", "0:28.3", "100%"], [2, "Minor burn", "1:05.5", "1:20.0", "42%"]]
     assert len(rows[0]) == len(video_qa.TABLE_HEADERS)
     assert video_qa.candidate_choices(result()) == [("1. Chin tuck  0:02.0 – 0:28.3", 0), ("2. Minor burn  1:05.5 – 1:20.0", 1)]
 

@@ -28,6 +28,7 @@ from mmdemo.models.dual_encoder import (
     FAMILY,
     DualEncoder,
     DualEncoderConfig,
+    load_dual_encoder,
     nt_xent,
     segment_waveform,
     tokenize_captions,
@@ -52,6 +53,9 @@ class AudioRetrievalTaskConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # section 2.4.4: p = 0.3
     text_lr_scale: float = 0.05  # the pretrained text layers learn at lr * this; fresh layers at lr
     seed: int = 0
+    # An export to fine-tune (its model config replaces ``model``), e.g. the bundled synthetic-data
+    # model adapted to real recordings (configs/audio_retrieval_real.yaml). "" = start afresh.
+    init_from: str = ""
 
 
 class TrainPairs(Dataset):
@@ -109,8 +113,12 @@ class AudioRetrievalTask(Task):
     def build_model(self, init: str) -> DualEncoder:
         """From scratch: a random text encoder, trained whole, and a random PaSST (never its release weights)."""
         self.init = init
-        model = DualEncoder.from_config(self.model_config(), pretrained=is_pretrained(init))
-        init_encoder_(model.text.backbone, init)
+        if self.config.init_from:
+            model = load_dual_encoder(self.config.init_from)
+            self.config.model = model.config
+        else:
+            model = DualEncoder.from_config(self.model_config(), pretrained=is_pretrained(init))
+            init_encoder_(model.text.backbone, init)
         # collate (maybe in a DataLoader worker) tokenizes the captions
         self.tokenize = partial(tokenize_captions, model.text.tokenizer, max_length=self.config.model.text.max_length)
         return model

@@ -1,10 +1,13 @@
 """Extractive QA: the span reader (``mmdemo.models.span_qa``) on SQuAD-format data.
 
 ``--data`` is a folder with ``train.json`` and, optionally, ``val.json``, both SQuAD v1.1 or
-v2.0 JSON (``training.data.squad``): SQuAD itself (``train-v1.1.json`` saved as train.json,
-``dev-v1.1.json`` as val.json), or what ``python -m training.data.medvidqa_spans`` writes from
-MedVidQA train videos and synthetic transcripts. Without val.json nothing is evaluated and
-the final weights are exported.
+v2.0 JSON (``mmdemo.squad``): SQuAD itself (``train-v1.1.json`` saved as train.json,
+``dev-v1.1.json`` as val.json), COVID-QA (``../shared/data/covidqa``), or what
+``python -m training.data.medvidqa_spans`` writes from MedVidQA train videos and synthetic
+transcripts. ``extra_train`` adds further SQuAD files to train on (e.g. MedVidQA spans beside
+COVID-QA). Without val.json nothing is evaluated and the final weights are exported.
+``offset_slack`` repairs answers whose ``answer_start`` is a few characters off (COVID-QA has
+~230); the counts of repaired and dropped questions are printed and kept in the export's meta.json.
 
 Training rows follow Hugging Face's SQuAD recipe (the paper's section 3.2.2 "default
 values"): every window of every context is a row; a window holding the whole (first) answer
@@ -13,15 +16,17 @@ targets [CLS]. Ours: a window holding only part of the answer is left out, since
 subtitle answers would otherwise teach "no answer here" on the answer's own words; and
 ``max_negative_windows`` caps the answerless windows per question for CPU budgets.
 
-Val is scored as SQuAD is: the reader answers every question over its whole context (for a
-v2.0 file "no answer" competes), exact match and F1 against every gold answer; the export is
-the epoch with the best val F1. ``--init scratch`` starts every weight from section 3.2.2's
+Val is scored as SQuAD is: the reader answers every question over its whole context, every
+window of it (for a v2.0 file "no answer" competes), exact match and F1 against every gold
+answer; the export is the epoch with the best val F1. The val loss is over the same mix of
+windows as train (answerless ones capped alike), so the two losses compare. ``--init scratch`` starts every weight from section 3.2.2's
 truncated normal and trains and exports the whole encoder.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -31,7 +36,7 @@ from torch.utils.data import Dataset
 
 from mmdemo.metrics import squad_scores
 from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig
-from mmdemo.squad import SquadExample, read_squad
+from mmdemo.squad import SquadExample, load_squad
 from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
 
@@ -43,6 +48,8 @@ class ExtractiveQATaskConfig:
     model: SpanQAConfig = field(default_factory=lambda: SpanQAConfig(train_layers=2))
     train_file: str = "train.json"
     val_file: str = "val.json"
+    extra_train: tuple[str, ...] = ()  # more SQuAD files trained on (paths as given, not under --data)
+    offset_slack: int = 0  # characters an answer may sit from its answer_start and be repaired; 0 = refuse
     max_negative_windows: int = -1  # answerless windows kept per question; -1 = all (Hugging Face)
     encoder_lr_scale: float = 1.0  # encoder layers learn at lr * this, the new head at lr (1 = the paper's one lr)
     seed: int = 0  # which answerless windows are kept
@@ -133,11 +140,20 @@ class ExtractiveQATask(Task):
         train_file, val_file = Path(data_dir) / cfg.train_file, Path(data_dir) / cfg.val_file
         if not train_file.is_file():
             raise FileNotFoundError(f"{data_dir} has no {cfg.train_file} (SQuAD JSON; see training/tasks/extractive_qa.py)")
-        train = Rows(build_rows(self.model, read_squad(train_file), cfg.max_negative_windows, cfg.seed))
-        self.val_examples = read_squad(val_file) if val_file.is_file() else []
+        self.squad_files: dict[str, str] = {}
+        train = [e for path in (train_file, *map(Path, cfg.extra_train)) for e in self.read(path)]
+        self.val_examples = self.read(val_file) if val_file.is_file() else []
+        rows = Rows(build_rows(self.model, train, cfg.max_negative_windows, cfg.seed))
         if not self.val_examples:
-            return train, None
-        return train, Rows(build_rows(self.model, self.val_examples, -1, cfg.seed))
+            return rows, None
+        return rows, Rows(build_rows(self.model, self.val_examples, cfg.max_negative_windows, cfg.seed))
+
+    def read(self, path: Path) -> list[SquadExample]:
+        """One SQuAD file, offsets repaired within ``offset_slack``; what was repaired is said and kept for meta.json."""
+        squad = load_squad(path, self.config.offset_slack)
+        print(f"{path}: {squad.summary()}", file=sys.stderr, flush=True)
+        self.squad_files[str(path)] = squad.summary()
+        return squad.examples
 
     def collate(self, rows: list[Row]) -> dict[str, torch.Tensor]:
         length = max(len(r.input_ids) for r in rows)
@@ -176,3 +192,6 @@ class ExtractiveQATask(Task):
 
     def export_state(self, model: SpanQA) -> dict[str, torch.Tensor]:
         return model.trained_state_dict()
+
+    def export_meta(self) -> dict[str, Any]:
+        return {"squad_files": self.squad_files}
