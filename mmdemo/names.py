@@ -21,6 +21,9 @@ def without_dirs(text: str) -> str:
 
 def checkpoint_label(path: Path) -> str:
     """A checkpoint's folder name and what its ``meta.json`` says it is, e.g. ``captioner (video captioning ...)``."""
-    meta = path / "meta.json"
-    note = json.loads(meta.read_text(encoding="utf-8")).get("note") if meta.is_file() else None
-    return f"{path.name} ({without_dirs(note)})" if note else path.name
+    try:  # a label must never fail a request: a broken meta.json just gives the bare name
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        note = meta.get("note") if isinstance(meta, dict) else None
+    except (OSError, ValueError):
+        note = None
+    return f"{path.name} ({without_dirs(note)})" if isinstance(note, str) and note else path.name

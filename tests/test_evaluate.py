@@ -120,12 +120,13 @@ def one_word_squad(path, pairs):
 
 def test_extractive_qa_scores_a_squad_file(span_qa_checkpoint, tmp_path, capsys):
     right = one_word_squad(tmp_path / "right.json", [("Paris", "Paris"), ("London", "London"), ("Rome", "Rome")])
-    assert run(capsys, ["extractive-qa", "--squad", str(right), "--checkpoint", str(span_qa_checkpoint)]) == \
-        {"n": 3, "exact_match": 100.0, "f1": 100.0}
+    scores = run(capsys, ["extractive-qa", "--squad", str(right), "--checkpoint", str(span_qa_checkpoint)])
+    assert {k: scores[k] for k in ("n", "exact_match", "f1")} == {"n": 3, "exact_match": 100.0, "f1": 100.0}
+    assert {"exact_match", "f1"} <= set(scores["baseline"])  # the trivial baseline, measured in the same run
     # "London" against the gold "Lond": no exact match and no token in common
     one_wrong = one_word_squad(tmp_path / "one_wrong.json", [("Paris", "Paris"), ("London", "Lond"), ("Rome", "Rome")])
-    assert run(capsys, ["extractive-qa", "--squad", str(one_wrong), "--checkpoint", str(span_qa_checkpoint)]) == \
-        {"n": 3, "exact_match": 66.67, "f1": 66.67}
+    scores = run(capsys, ["extractive-qa", "--squad", str(one_wrong), "--checkpoint", str(span_qa_checkpoint)])
+    assert {k: scores[k] for k in ("n", "exact_match", "f1")} == {"n": 3, "exact_match": 66.67, "f1": 66.67}
 
 
 def test_extractive_qa_reports_a_malformed_file(span_qa_checkpoint, tmp_path, capsys):

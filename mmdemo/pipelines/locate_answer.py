@@ -270,6 +270,8 @@ class AnswerLocator:
             method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
         if self.span_qa_path().is_dir():
             method += f"; a span QA reader picks the answer sentences ({checkpoint_label(self.span_qa_path())})"
+        for name, why in self.disabled.items():  # a broken optional export: said, not hidden
+            method += f"; {name} is turned off because its export does not load ({why})"
         return {
             "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else without_dirs(name),
             "method": method,

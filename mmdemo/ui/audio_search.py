@@ -16,8 +16,6 @@ from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.plots import spectrogram_figure
 
 EXAMPLES = [
-    "a dog barking",
-    "a railway level crossing bell",
     "slow high beeps",
     "a bell ringing slowly, fading away",
     "a rising sweep followed by fast clicks",
@@ -46,11 +44,9 @@ def header_markdown(search: AudioSearch) -> str:
         return ("No audio search model or sound collection is installed here (expected a checkpoint folder "
                 f"{search.checkpoint_path.name} and a collection {search.collection_dir.name} with {CAPTIONS_FILE}).")
     info = search.describe()
-    return (f"**Collection:** {info['collection']}: synthetic tones and noises, and real recordings "
-            "(OpenSFX and Scratch sound libraries, in real/; credits in assets/REAL_SOUNDS_LICENCES.md) · "
-            f"**Model:** {info['checkpoint']}, a dual encoder (audio and text in one 1024-d space; the model "
-            "loads on the first search), trained on synthetic sounds, then fine-tuned on 86 real recordings "
-            "described from their titles and 7 Clotho recordings: read its scores as rough")
+    return (f"**Collection:** {info['collection']}: synthetic tones and noises · **Model:** {info['checkpoint']}, "
+            "a dual encoder (audio and text in one 1024-d space), trained on synthetic sounds only: "
+            "descriptions of real-world sounds are outside what it knows")
 
 
 def build_tab(search: AudioSearch) -> None:

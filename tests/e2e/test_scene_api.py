@@ -14,7 +14,8 @@ from mmdemo.media.ffmpeg import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = sorted((DEFAULT_ASSETS / "scene_examples").glob("*.mp4"))
+EXAMPLES = sorted((DEFAULT_ASSETS / "scene_examples").glob("*-synthetic-*.mp4"))  # held-out synthetic scenes
+REAL_CLIP = DEFAULT_ASSETS / "scene_examples" / "real-vtest-campus-road-10s.mp4"  # opencv-doc's vtest.avi, no sound
 
 
 def true_label(clip: Path) -> str:
@@ -51,6 +52,13 @@ def test_example_clips_are_classified_with_every_model_and_a_rule(client):
         assert payload["rule"]
         correct += payload["label"] == true_label(clip)
     assert correct >= len(EXAMPLES) // 2  # held-out clips: most are right (README has the figures)
+
+
+def test_the_real_campus_clip_is_answered_by_the_models_that_can_see_it(client):
+    payload = classify(client, REAL_CLIP)
+    assert set(payload["per_model"]) == {"frames", "fusion"}
+    assert "no audio track" in payload["abstained"]["audio"]
+    assert payload["label"] == max(payload["probabilities"], key=payload["probabilities"].get)
 
 
 @pytest.fixture(scope="module")

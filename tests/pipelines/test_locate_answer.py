@@ -339,6 +339,9 @@ def test_broken_span_qa_export_disables_only_the_reader(tmp_path, talk, caplog):
     assert list(locator.disabled) == ["span_qa"]
     assert "model.safetensors is not a valid safetensors file" in locator.disabled["span_qa"]
     assert str(tmp_path) not in locator.disabled["span_qa"]
+    (broken / "meta.json").write_text("{not json")  # the header still renders, and says what is off
+    method = locator.describe()["method"]
+    assert "span_qa is turned off because its export does not load" in method and str(tmp_path) not in method
 
 
 def test_describe_is_cheap_and_names_models_and_data(cold):

@@ -67,13 +67,3 @@ def _open(data: bytes):
     import io
 
     return wave.open(io.BytesIO(data), "rb")
-
-
-def test_the_bundled_collection_lists_every_real_sound_with_a_licence():
-    from mmdemo.config import DEFAULT_ASSETS
-    from mmdemo.retrieval.clotho import read_captions_csv
-
-    items = read_captions_csv(DEFAULT_ASSETS / "sounds" / "real_captions.csv", DEFAULT_ASSETS / "sounds" / "real")
-    assert len(items) == len(OPENSFX) + len(SCRATCH)
-    licences = (DEFAULT_ASSETS / "REAL_SOUNDS_LICENCES.md").read_text()
-    assert all(item.audio_path.name in licences for item in items)

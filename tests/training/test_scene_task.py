@@ -28,7 +28,7 @@ ENCODER = "ViT-S-32-alt"  # one small open_clip model keeps the features step to
 TINY = {
     "audio": ["--set", "train.batch_size=8"],
     "frames": ["--set", "train.batch_size=8", "--set", "task.frames.image_size=32"],
-    "fusion": ["--set", "train.batch_size=8", "--set", f"task.fusion.encoders=[{ENCODER}]"],
+    "fusion": ["--set", "train.batch_size=8", "--set", f"task.fusion.encoders=[{ENCODER}]", "--set", 'task.fusion.pretrained=""'],
 }
 
 
