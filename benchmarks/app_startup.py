@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from timing import free_port  # benchmarks/timing.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_APP = (
@@ -36,12 +37,6 @@ QUESTIONS = (  # (question, video the answer is in)
     ("How do I do a chin tuck for neck pain?", "chin-tuck-neck-pain"),
     ("How long should I cool a burn under running water?", "minor-burn"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment() -> dict[str, str]:

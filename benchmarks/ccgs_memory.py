@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,12 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import proc_status_kb, reset_peak_rss  # noqa: E402  (benchmarks/timing.py)
+
 MAX_TOKENS = 1300  # section 3: max_len = 1300 (DeBERTa-v3)
-
-
-def status_kb(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1))
 
 
 def analytic(b: int, g: int, r: int, d: int) -> dict[str, int]:
@@ -97,11 +93,10 @@ def child(r: int, g: int, b: int, hidden: int, seed: int) -> dict:
     head.zero_grad(set_to_none=True)
 
     feats, mask, targets = inputs()
-    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-        f.write("5")  # reset VmHWM (the peak RSS) to the current RSS
-    rss_before = status_kb("VmRSS")
+    reset_peak_rss()
+    rss_before = proc_status_kb("VmRSS")
     step(feats, mask, targets)
-    rss_peak = status_kb("VmHWM")
+    rss_peak = proc_status_kb("VmHWM")
     del feats
     head.zero_grad(set_to_none=True)
 

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mmdemo.media.subtitles import clean_captions, parse_srt  # noqa: E402
+from mmdemo.media.subtitles import Caption, clean_captions, parse_srt, to_srt  # noqa: E402
 from mmdemo.retrieval.localizer import LocalizerConfig, Span, best_spans, caption_relevance  # noqa: E402
 from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
@@ -44,14 +44,7 @@ SENTENCES = (
 
 
 def synthetic_srt(n: int) -> str:
-    def stamp(t: float) -> str:
-        ms = round(t * 1000)
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-    return "\n".join(
-        f"{i + 1}\n{stamp(i * CUE_SECONDS)} --> {stamp((i + 1) * CUE_SECONDS - 0.1)}\n{SENTENCES[i % 4]} ({i})\n"
-        for i in range(n)
-    )
+    return to_srt([Caption(i * CUE_SECONDS, (i + 1) * CUE_SECONDS - 0.1, f"{SENTENCES[i % 4]} ({i})") for i in range(n)])
 
 
 def planted_scores(captions) -> np.ndarray:

@@ -101,8 +101,9 @@ def stage_times(index: CorpusIndex, question: str, trim_dir: Path) -> dict[str, 
 
 def app_search(index: CorpusIndex, question: str) -> None:
     """What AnswerLocator.run does: score the windows once; locate and plot from those scores."""
-    scores = index.window_scores(question, "hybrid")
-    found = index.locate(question, "hybrid", top_videos=TOP_K, top_spans=TOP_K, scores=scores)
+    cosines = index.window_cosines(question)
+    scores = index.window_scores(question, "hybrid", cosines)
+    found = index.locate(question, "hybrid", top_videos=TOP_K, top_spans=TOP_K, scores=scores, cosines=cosines)
     index.timeline(question, found[0].video_id, "hybrid", scores=scores)
 
 

@@ -23,28 +23,20 @@ import contextlib
 import gc
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # also when loaded as a module by the tests
 os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost",
                   no_proxy="127.0.0.1,localhost")
 
 from mmdemo.config import DEFAULT_ASSETS, Settings  # noqa: E402  (after the offline environment is set)
+from timing import free_port, proc_status_kb  # noqa: E402  (benchmarks/timing.py)
 
 SCENE_EXAMPLES = sorted((DEFAULT_ASSETS / "scene_examples").glob("*.mp4"))
-
-
-def rss_mb() -> float:
-    """This process's resident set size (the server runs in it) from /proc, in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
 
 
 def settled_rss_mb() -> float:
@@ -56,13 +48,7 @@ def settled_rss_mb() -> float:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-    return rss_mb()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return proc_status_kb("VmRSS") / 1024  # the server runs in this process
 
 
 def launch(settings):

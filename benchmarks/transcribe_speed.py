@@ -28,22 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mmdemo.media.audio import load_audio  # noqa: E402
 from mmdemo.metrics import word_error_rate  # noqa: E402
 from mmdemo.speech.transcriber import Transcriber, TranscriberConfig  # noqa: E402
-from timing import timed  # noqa: E402  (benchmarks/timing.py)
+from timing import proc_status_kb, reset_peak_rss, timed  # noqa: E402  (benchmarks/timing.py)
 from training.data.synthetic_speech import narrate, narrated_clip, script  # noqa: E402
 
 SECONDS_PER_SENTENCE = 4.0  # an instruction of ~9 words at 165 words a minute, and its pause
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory since the last ``reset_peak_rss`` (Linux VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def reset_peak_rss() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         transcriber = Transcriber(args.model, config=config)
         gc.collect()
         reset_peak_rss()
-        rss_before = peak_rss_mb()
+        rss_before = proc_status_kb("VmHWM") / 1024
         load_seconds, _ = timed(transcriber.model)
         first_line: list[float] = []
         start = time.perf_counter()
@@ -73,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
                 first_line.append(time.perf_counter() - start)
 
         seconds, transcript = timed(transcriber.transcribe, clip, progress=note)
-        rss_peak = peak_rss_mb()
+        rss_peak = proc_status_kb("VmHWM") / 1024
         decode_seconds, audio = timed(load_audio, clip, 16000)
         audio_seconds = audio.size / 16000
         del audio

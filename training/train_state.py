@@ -25,7 +25,6 @@ these; the app loads the export format of ``mmdemo.checkpoint`` instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -39,6 +38,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mmdemo.checkpoint import fsync_path, replace_dir, write_json
+from mmdemo.digest import file_sha256
 
 TENSORS_FILE = "state.safetensors"
 INFO_FILE = "state.json"
@@ -94,7 +94,7 @@ def save_state(root: str | Path, step: int, tensors: dict[str, torch.Tensor], in
         plain = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
         save_file(plain, str(staging / TENSORS_FILE))
         fsync_path(staging / TENSORS_FILE)
-        info = {**info, CHECKSUM_KEY: _sha256(staging / TENSORS_FILE)}
+        info = {**info, CHECKSUM_KEY: file_sha256(staging / TENSORS_FILE)}
         _check_schema(info, step)  # a trainer that writes what it could not read back fails here, not at resume
         write_json(staging / INFO_FILE, info)
         fsync_path(staging)
@@ -148,7 +148,7 @@ def load_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
     info = read_info(path)
     if not (path / TENSORS_FILE).is_file():
         raise DamagedState(path, f"{TENSORS_FILE} is missing")
-    if _sha256(path / TENSORS_FILE) != info[CHECKSUM_KEY]:
+    if file_sha256(path / TENSORS_FILE) != info[CHECKSUM_KEY]:
         raise DamagedState(path, f"{TENSORS_FILE} does not match the sha256 recorded in {INFO_FILE} "
                                  "(its bytes changed after it was written)")
     try:
@@ -207,14 +207,6 @@ def _check(value: Any, spec: Any, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, kinds):  # bool is an int to Python, not to us
             names = " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
             raise ValueError(f"{where} should be {names}, not {type(value).__name__}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _prune(root: Path, newest: Path, keep: int) -> list[DamagedState]:

@@ -141,7 +141,8 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _check_cue_count(captions: list[Caption], max_cues: int | None, name: str) -> None:
+def check_cue_count(captions: Sequence[Caption], max_cues: int | None, name: str) -> None:
+    """InputError when ``name`` (a file, a track, a transcript) has more than ``max_cues`` cues."""
     if max_cues is not None and len(captions) > max_cues:
         raise InputError(
             f"{name} has {len(captions):,} cues; the limit is {max_cues:,} per video. "
@@ -171,7 +172,7 @@ def load_subtitles(path: str | Path, max_mb: float = 5.0, max_cues: int | None =
         captions = parse_vtt(text)
     else:
         captions = parse_srt(text)
-    _check_cue_count(captions, max_cues, f"Subtitle file '{path.name}'")
+    check_cue_count(captions, max_cues, f"Subtitle file '{path.name}'")
     captions = clean_captions(captions)
     if not captions:
         raise InputError(
@@ -199,7 +200,7 @@ def extract_embedded(video_path: str | Path, stream: int = 0, max_cues: int | No
     args = [*input_args(info.path), "-map", f"0:s:{stream}", "-f", "srt", "-loglevel", "error", "-"]
     raw = run_ffmpeg(args)
     captions = parse_srt(raw.decode("utf-8", "replace"))
-    _check_cue_count(captions, max_cues, f"Subtitle track {stream} of '{info.path.name}'")
+    check_cue_count(captions, max_cues, f"Subtitle track {stream} of '{info.path.name}'")
     captions = clean_captions(captions)
     if not captions:
         raise InputError(f"Subtitle track {stream} of '{info.path.name}' has no captions.")

@@ -19,7 +19,6 @@ audio retrieval with PaSST and GPT-augmented captions" (section 2). Read top to 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import math
 import unicodedata
@@ -35,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
+from mmdemo.digest import file_sha256
 from mmdemo.errors import InputError
 from mmdemo.media.spectrogram import MelSpectrogram
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
@@ -324,7 +324,7 @@ class AudioTextRetriever:
         from mmdemo.checkpoint import WEIGHTS_FILE
 
         model = load_dual_encoder(path)  # refuses a folder that is not an export (pickles included) first
-        digest = hashlib.sha256((Path(path) / WEIGHTS_FILE).read_bytes()).hexdigest()
+        digest = file_sha256(Path(path) / WEIGHTS_FILE)
         return cls(model.to(device), source=str(path), weights_sha256=digest)
 
     @property

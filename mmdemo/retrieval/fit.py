@@ -121,9 +121,10 @@ def held_out_report(index: CorpusIndex, questions: Sequence[dict], configs: dict
         trial = CorpusIndex(index.videos, index.windows, index.bm25, index.dense, index.encoder, config)
         gold_ious, top_ious, refused = [], [], 0
         for q in questions:
-            scores = trial.window_scores(q["question"], "hybrid")
+            cosines = trial.window_cosines(q["question"])
+            scores = trial.window_scores(q["question"], "hybrid", cosines)
             gold_ious.append(temporal_iou(gold_video_span(trial, q, scores, config.localizer), _gold(q)))
-            top = trial.locate(q["question"], "hybrid", top_videos=1, top_spans=1, scores=scores)[0]
+            top = trial.locate(q["question"], "hybrid", top_videos=1, top_spans=1, scores=scores, cosines=cosines)[0]
             top_ious.append(temporal_iou((top.start, top.end), _gold(q)) if top.video_id == q["video_id"] else 0.0)
             refused += top.probability < config.calibration.refuse_below
         out[name] = _summary(gold_ious, top_ious) | {"refused": round(100 * refused / max(1, len(questions)), 1)}

@@ -92,15 +92,19 @@ class CorpusIndex:
     def video_ids(self) -> list[str]:
         return [v.video_id for v in self.videos]
 
-    def window_scores(self, question: str, method: str = "hybrid") -> np.ndarray:
-        """Relevance of every window to the question (higher is better)."""
+    def window_scores(self, question: str, method: str = "hybrid", cosines: np.ndarray | None = None) -> np.ndarray:
+        """Relevance of every window to the question (higher is better).
+
+        ``cosines``: this question's ``window_cosines``, when the caller already has them (the
+        question is then not encoded again).
+        """
         if method not in METHODS:
             raise InputError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
         if not question or not question.strip():
             raise InputError("the question is empty")
         if method == "bm25":
             return self.bm25.scores(question)
-        cosine = self.window_cosines(question)
+        cosine = self.window_cosines(question) if cosines is None else cosines
         if method == "dense":
             return cosine
         return weighted_sum(self.bm25.scores(question), cosine, self.config.dense_weight)
@@ -135,9 +139,9 @@ class CorpusIndex:
         ``scores`` / ``cosines``: this question's ``window_scores`` / ``window_cosines``, when the
         caller already has them. Without a text encoder candidates carry no probability.
         """
-        scores = self.window_scores(question, method) if scores is None else scores
         if cosines is None and self.encoder is not None and self.dense is not None:
             cosines = self.window_cosines(question)
+        scores = self.window_scores(question, method, cosines) if scores is None else scores
         chance = self.video_probabilities(scores, cosines) if cosines is not None else None
         video_scores = minmax(self.video_scores(scores))
         candidates = []

@@ -8,19 +8,11 @@ get anyway, so sharing it between sessions shows no one anything of another's.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes, hex (about 1 s per GB)."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class LRUCache(Generic[T]):

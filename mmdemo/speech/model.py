@@ -19,6 +19,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from mmdemo.digest import file_sha256
+
 BUNDLED = "bundled"
 BUNDLED_LABEL = "Whisper base (bundled, CTranslate2)"
 BUNDLED_SIZE = 145_217_607
@@ -69,7 +71,7 @@ def bundled_model_dir(cache_dir: Path) -> Path:
     if _verified(cache_dir):
         return cache_dir
     if (cache_dir / _STAMP).is_file():  # ours, but model.bin changed since it was checked
-        if _sha256(cache_dir / "model.bin") != BUNDLED_SHA256:
+        if file_sha256(cache_dir / "model.bin") != BUNDLED_SHA256:
             raise SpeechModelError(
                 f"The cached speech model in {cache_dir} is damaged (its sha256 does not match the bundled "
                 f"Whisper base). Delete that folder; it is rebuilt from the installed packages on the next run."
@@ -145,6 +147,3 @@ def _assemble(cache_dir: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

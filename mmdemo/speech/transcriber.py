@@ -22,7 +22,8 @@ from typing import Any
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption
-from mmdemo.speech.cache import LRUCache, file_digest
+from mmdemo.digest import file_sha256
+from mmdemo.speech.cache import LRUCache
 from mmdemo.speech.lines import LineConfig, Word, group_words
 from mmdemo.speech.model import BUNDLED, label, resolve
 
@@ -107,7 +108,7 @@ class Transcriber:
                    progress: ShareDone | None = None) -> Transcript:
         """The speech in a media file's first audio track; InputError (for a person) when there is none.
 
-        ``info``: its ``probe`` when the caller has it; ``digest``: its ``file_digest``, likewise.
+        ``info``: its ``probe`` when the caller has it; ``digest``: its ``file_sha256``, likewise.
         """
         from mmdemo.media.video import probe
 
@@ -120,7 +121,7 @@ class Transcriber:
                 f"'{name}' has {info.duration / 60:.1f} min of audio; speech recognition takes up to "
                 f"{self.max_seconds / 60:g} min. Trim the clip, or {_UPLOAD_SUBTITLES}."
             )
-        key = (digest or file_digest(info.path), self.name)
+        key = (digest or file_sha256(info.path), self.name)
         if (cached := self._cache.get(key)) is not None:
             return cached
         words, language, probability, seconds = self._recognise(info, progress or (lambda share: None))

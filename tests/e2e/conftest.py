@@ -14,6 +14,7 @@ import pytest
 
 from mmdemo.config import Settings
 from mmdemo.media.ffmpeg import ffmpeg_exe
+from mmdemo.media.subtitles import Caption, to_srt
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; .ci/run installs it (playwright install does not work here)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,11 +28,7 @@ def free_port() -> int:
 
 
 def srt_text(lines: list[str], step: float = 4.0) -> str:
-    def stamp(t: float) -> str:
-        ms = round(t * 1000)
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-    return "\n".join(f"{i + 1}\n{stamp(step * i)} --> {stamp(step * (i + 1) - 0.2)}\n{text}\n" for i, text in enumerate(lines))
+    return to_srt([Caption(step * i, step * (i + 1) - 0.2, text) for i, text in enumerate(lines)])
 
 
 @pytest.fixture(scope="session")

@@ -38,16 +38,21 @@ def test_load_audio_from_an_offset_reads_the_rest_window_by_window(mp4):
     assert np.abs(windows[1][:8000] - whole[16000:24000]).max() < 0.02  # the same samples, not a shifted copy
 
 
-def test_plain_wav_from_an_offset(tmp_path):
+def write_mono_wav(path, samples: np.ndarray, rate: int = 16000):
+    """A plain mono 16-bit PCM WAV of ``samples`` (int16), the kind load_audio reads without ffmpeg."""
     import wave as wavefile
 
-    samples = np.arange(16000, dtype="<i2")
-    path = tmp_path / "ramp.wav"
     with wavefile.open(str(path), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
-        handle.setframerate(16000)
-        handle.writeframes(samples.tobytes())
+        handle.setframerate(rate)
+        handle.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+def test_plain_wav_from_an_offset(tmp_path):
+    samples = np.arange(16000, dtype="<i2")
+    path = write_mono_wav(tmp_path / "ramp.wav", samples)
     part = load_audio(path, sample_rate=16000, max_seconds=0.25, offset=0.5)
     assert np.array_equal(part * 32768, samples[8000:12000].astype(np.float32))
     assert len(load_audio(path, sample_rate=16000, offset=2.0)) == 0
@@ -69,18 +74,11 @@ def test_load_audio_rejects_non_media(text_as_mp4):
 
 
 def test_plain_wav_is_read_without_ffmpeg_and_matches_it(tmp_path, monkeypatch):
-    import wave as wavefile
-
     from mmdemo.media import audio
     from mmdemo.media.video import probe
 
     samples = (np.sin(np.arange(8000) / 7.0) * 20000).astype("<i2")
-    path = tmp_path / "tone.wav"
-    with wavefile.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(16000)
-        handle.writeframes(samples.tobytes())
+    path = write_mono_wav(tmp_path / "tone.wav", samples)
     decoded_by_ffmpeg = load_audio(path, sample_rate=16000, info=probe(path))
 
     def no_ffmpeg(*args, **kwargs):

@@ -8,7 +8,7 @@ import pytest
 from mmdemo.config import Limits
 from mmdemo.errors import InputError
 from mmdemo.media.ffmpeg import read_header, run_ffmpeg
-from mmdemo.media.video import SubtitleStream, probe, read_frames, trim_clip, validate_upload
+from mmdemo.media.video import MediaInfo, SubtitleStream, probe, read_frames, trim_clip, validate_upload
 
 
 @pytest.mark.parametrize(
@@ -176,9 +176,7 @@ def test_a_given_probe_is_used_instead_of_probing_again(mp4, monkeypatch):
     assert len(frames) == 3 and len(waveform) == 3 * 16000
 
 
-def _info(video="h264", pixels="yuv420p", audio="aac", height=360, channels=2) -> "MediaInfo":
-    from mmdemo.media.video import MediaInfo
-
+def _info(video="h264", pixels="yuv420p", audio="aac", height=360, channels=2) -> MediaInfo:
     return MediaInfo(Path("clip"), 1, 10.0, video is not None, audio is not None, 640, height, 25.0, video, audio,
                      44100, channels, pixel_format=pixels)
 

@@ -16,6 +16,7 @@ import pytest
 
 from mmdemo.config import Settings
 from mmdemo.media.ffmpeg import ffmpeg_exe
+from mmdemo.media.subtitles import Caption, to_srt
 from mmdemo.pipelines.locate_answer import AnswerLocator
 
 
@@ -43,11 +44,7 @@ class Talk:
 
 
 def srt_text(lines, step: float = Talk.step) -> str:
-    def stamp(t: float) -> str:
-        ms = round(t * 1000)
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-    return "\n".join(f"{i + 1}\n{stamp(i * step)} --> {stamp((i + 1) * step - 0.2)}\n{text}\n" for i, text in enumerate(lines))
+    return to_srt([Caption(i * step, (i + 1) * step - 0.2, text) for i, text in enumerate(lines)])
 
 
 def ffmpeg(*args: str | Path) -> None:

@@ -26,7 +26,7 @@ def test_the_parts_are_assembled_atomically_and_stamped(assembled):
 
 
 def test_a_later_load_does_not_hash_again(assembled, monkeypatch):
-    monkeypatch.setattr(model, "_sha256", lambda path: pytest.fail("hashed a copy that was already checked"))
+    monkeypatch.setattr(model, "file_sha256", lambda path: pytest.fail("hashed a copy that was already checked"))
     monkeypatch.setattr(model, "_assemble", lambda folder: pytest.fail("assembled again"))
     assert bundled_model_dir(assembled) == assembled
 
@@ -44,7 +44,7 @@ def test_a_copy_touched_but_intact_is_hashed_once_and_accepted(tmp_path, monkeyp
     folder = bundled_model_dir(tmp_path / "whisper-base")
     os.utime(folder / "model.bin", ns=(1, 1))
     assert bundled_model_dir(folder) == folder
-    monkeypatch.setattr(model, "_sha256", lambda path: pytest.fail("hashed again"))
+    monkeypatch.setattr(model, "file_sha256", lambda path: pytest.fail("hashed again"))
     assert bundled_model_dir(folder) == folder
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from mmdemo.config import REPO_ROOT
 from mmdemo.media.audio import load_audio
-from mmdemo.media.subtitles import Caption, extract_embedded, load_subtitles, parse_srt
+from mmdemo.media.subtitles import Caption, extract_embedded, load_subtitles, parse_srt, to_srt
 from mmdemo.media.video import probe, read_frames
 from training.data.demo_corpus import (
     FPS,
@@ -20,7 +20,6 @@ from training.data.demo_corpus import (
     clip_duration,
     render_clip,
     script_captions,
-    to_srt,
 )
 
 CORPUS = REPO_ROOT / "assets" / "corpus"

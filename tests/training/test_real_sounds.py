@@ -6,7 +6,7 @@ import wave
 import numpy as np
 import pytest
 
-from training.data.real_sounds import OPENSFX, OPENSFX_CAT, SCRATCH, read_opensfx
+from training.data.real_sounds import OPENSFX, OPENSFX_CAT, read_opensfx
 
 
 def _wav(samples: int) -> bytes:

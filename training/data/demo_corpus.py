@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mmdemo.media.ffmpeg import ffmpeg_exe
-from mmdemo.media.subtitles import Caption
+from mmdemo.media.subtitles import Caption, to_srt
 
 WIDTH, HEIGHT = 640, 360
 FPS = 10  # caption times are multiples of 0.1 s, so every boundary falls on a frame
@@ -278,15 +278,6 @@ def script_captions(script: ClipScript) -> list[Caption]:
 
 def clip_duration(script: ClipScript) -> float:
     return round(script_captions(script)[-1].end + OUTRO_SECONDS, 1)
-
-
-def to_srt(captions: list[Caption]) -> str:
-    def stamp(seconds: float) -> str:
-        ms = round(seconds * 1000)
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-    blocks = [f"{i}\n{stamp(c.start)} --> {stamp(c.end)}\n{c.text}\n" for i, c in enumerate(captions, 1)]
-    return "\n".join(blocks)
 
 
 # ----------------------------------------------------------------------------- frames
