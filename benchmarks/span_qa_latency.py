@@ -38,7 +38,7 @@ from mmdemo.media.subtitles import Caption  # noqa: E402
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
 from mmdemo.models.span_qa import load_span_qa  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
-from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
+from mmdemo.retrieval.corpus_index import CorpusIndex  # noqa: E402
 from training.data.synthetic_qa import generate  # noqa: E402
 from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 

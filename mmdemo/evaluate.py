@@ -19,7 +19,7 @@ from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
 from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
 from mmdemo.retrieval.span_qa_search import SpanQASearchConfig
-from mmdemo.retrieval.index import METHODS, Candidate, CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.corpus_index import METHODS, Candidate, CorpusIndex, RetrievalConfig
 
 RANK_KS = (1, 10, 100)
 CANDIDATE_VIDEOS = 20  # videos searched for spans; 20 x 10 spans covers Rank@100
@@ -211,7 +211,7 @@ def _run_audio_retrieval(args: argparse.Namespace) -> dict:
 
     from mmdemo.config import set_offline_environment
     from mmdemo.metrics import cross_modal_retrieval
-    from mmdemo.models.dual_encoder import AudioTextRetriever
+    from mmdemo.models.audio_text import AudioTextRetriever
     from mmdemo.retrieval.clotho import read_clotho
 
     set_offline_environment()

@@ -56,7 +56,7 @@ Read top to bottom:
 4. Decoding: greedy and beam search (beam size, length penalty, maximum length).
 
 Attention is written out (softmax(QK^T / sqrt(d)) V) and the text encoder runs its eager
-attention, because AID-FP-Lite (``training.meltr``) differentiates the backbone's gradient once
+attention, because AID-FP-Lite (``training.aid_fp_lite``) differentiates the backbone's gradient once
 more and torch's fused attention kernels cannot be differentiated twice.
 """
 

@@ -3,7 +3,7 @@
 A checkpoint set is a folder (``<checkpoint root>/scene/`` for the app) holding ``audio/``,
 ``frames/`` and ``fusion/``, exports of ``python -m training scene`` (each optional), and
 ``ensemble.json``: the ``EnsembleConfig`` with its class-wise selection table, fitted on the
-val split by ``python -m training.tasks.scene_ensemble``. Without that file every rule of
+val split by ``python -m training.fit_scene_ensemble``. Without that file every rule of
 section 2.4 runs, with no selection table (every model for every class).
 
 A clip is decoded once: its sound at 48 kHz, cut into 1 s segments (section 2.1), and its

@@ -108,7 +108,7 @@ def test_every_loss_reaches_the_parameters_it_trains(model, transcripts):
 
 
 def test_the_losses_gradient_can_be_differentiated_again(model):
-    """AID-FP-Lite (training.meltr) differentiates d(weighted losses)/dw with respect to the weights."""
+    """AID-FP-Lite (training.aid_fp_lite) differentiates d(weighted losses)/dw with respect to the weights."""
     model.train()
     weights = torch.ones(len(LOSS_NAMES), requires_grad=True)
     params = [p for p in model.parameters() if p.requires_grad]

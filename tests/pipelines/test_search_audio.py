@@ -13,7 +13,7 @@ import torch
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
-from mmdemo.models.dual_encoder import FAMILY, AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.models.audio_text import FAMILY, AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
 from mmdemo.pipelines.search_audio import CHECKPOINT_DIR, COLLECTION_DIR, INDEX_DIR, AudioSearch
 from training.data.synthetic_audio import generate_collection
 

@@ -115,7 +115,7 @@ def test_runs_with_different_configs_are_refused(tmp_path, device):
 
 @pytest.mark.slow
 def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_exactly(tmp_path, device):
-    from mmdemo.models.dual_encoder import load_dual_encoder
+    from mmdemo.models.audio_text import load_dual_encoder
     from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
     from training.data.synthetic_audio import SyntheticAudioConfig, generate_clotho
 

@@ -20,7 +20,7 @@ from mmdemo.tau import read_tau
 from training.__main__ import main as train_main
 from training.data.synthetic_scenes import CLASSES, SynthConfig, generate
 from training.tasks.scene import SceneTask, SceneTaskConfig
-from training.tasks.scene_ensemble import main as fit_main
+from training.fit_scene_ensemble import main as fit_main
 
 REPO = Path(__file__).resolve().parents[2]
 ENCODER = "ViT-S-32-alt"  # one small open_clip model keeps the features step to seconds

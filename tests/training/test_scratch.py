@@ -11,7 +11,7 @@ from torch import nn
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.models.captioner import load_captioner
 from mmdemo.models.ccgs import load_ccgs
-from mmdemo.models.dual_encoder import load_dual_encoder
+from mmdemo.models.audio_text import load_dual_encoder
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
 from training.scratch import ScratchInitConfig, is_pretrained, scratch_init_
 from training.tasks.audio_retrieval import AudioRetrievalTask, AudioRetrievalTaskConfig

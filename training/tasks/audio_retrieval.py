@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from mmdemo.media.audio import load_audio
 from mmdemo.metrics import cross_modal_retrieval
-from mmdemo.models.dual_encoder import (
+from mmdemo.models.audio_text import (
     FAMILY,
     DualEncoder,
     DualEncoderConfig,

@@ -54,7 +54,7 @@ from mmdemo.models.captioner import (
     pad_frames,
 )
 from mmdemo.models.meltr import MELTR, MELTRConfig
-from training.meltr import (
+from training.aid_fp_lite import (
     COMBINERS,
     AIDFPLite,
     AIDFPLiteConfig,

@@ -14,7 +14,7 @@ Validation scores clips, as the ensemble will: a clip's confidences are the mean
 segments or frames (section 2.4), scored by log-loss and accuracy; accuracy picks the exported
 epoch (section 3: "we used best epoch models in the validation accuracy"). Every model learns
 with the focal loss, gamma 2 (section 3). The export's meta.json lists the class names. The
-ensemble over the three exports is fitted afterwards by ``python -m training.tasks.scene_ensemble``.
+ensemble over the three exports is fitted afterwards by ``python -m training.fit_scene_ensemble``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import torch
 
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.errors import InputError
-from mmdemo.models.dual_encoder import (
+from mmdemo.models.audio_text import (
     FAMILY,
     AudioTextRetriever,
     AudioTowerConfig,
