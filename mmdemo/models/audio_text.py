@@ -39,7 +39,6 @@ from mmdemo.errors import InputError
 from mmdemo.media.spectrogram import MelSpectrogram
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
 
-FAMILY = "audio-text-dual-encoder"
 
 
 @dataclass(frozen=True)
@@ -322,8 +321,9 @@ class AudioTextRetriever:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> AudioTextRetriever:
         from mmdemo.checkpoint import WEIGHTS_FILE
+        from mmdemo.models.factory import AUDIO_TEXT, load_model
 
-        model = load_dual_encoder(path)  # refuses a folder that is not an export (pickles included) first
+        model = load_model(path, AUDIO_TEXT)  # refuses a folder that is not an export (pickles included) first
         digest = file_sha256(Path(path) / WEIGHTS_FILE)
         return cls(model.to(device), source=str(path), weights_sha256=digest)
 
@@ -390,10 +390,3 @@ class AudioTextRetriever:
             batch = {k: v.to(self.model.device) for k, v in self.model.tokenize(texts[start : start + batch_size]).items()}
             out.append(self.model.embed_text(**batch).float().cpu().numpy())
         return np.concatenate(out)
-
-
-def load_dual_encoder(path: str | Path) -> DualEncoder:
-    """An export of ``python -m training audio-retrieval``; frozen text layers come from the pretrained model."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, FAMILY, DualEncoderConfig, lambda config: DualEncoder.from_config(config, pretrained=config.text_train_layers >= 0, pretrained_audio=False), "text.backbone.", "an audio-text dual encoder")

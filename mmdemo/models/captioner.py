@@ -75,7 +75,6 @@ from torch.nn import functional as F
 from mmdemo.checkpoint import trained_state_dict
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
 
-FAMILY = "univl-captioner"
 # The fixed order of the loss dict and of the loss vector MELTR reads; the primary loss first.
 LOSS_NAMES = ("caption", "joint", "align", "cmlm", "cmfm", "caption_masked", "joint_masked", "align_masked")
 PRIMARY_LOSS = "caption"
@@ -593,25 +592,3 @@ def _symmetric_ce(logits: torch.Tensor) -> torch.Tensor:
 def loss_vector(losses: dict[str, torch.Tensor]) -> torch.Tensor:
     """The (T,) tensor MELTR reads, in ``LOSS_NAMES`` order."""
     return torch.stack([losses[name] for name in LOSS_NAMES])
-
-
-def load_captioner(path: str | Path) -> Captioner:
-    """An export of ``python -m training caption``; frozen text layers come from the pretrained model.
-
-    The export also carries the MELTR module the captioner was fine-tuned with (``MELTR_PREFIX``,
-    written by ``training.tasks.caption``); captioning does not need it, so it is left out here.
-    """
-    from mmdemo.checkpoint import (
-        CheckpointError,
-        config_from_dict,
-        load_checkpoint,
-        load_trained_state,
-    )
-
-    checkpoint = load_checkpoint(path)
-    if checkpoint.family != FAMILY:
-        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not a video captioner.")
-    checkpoint.state_dict = {name: t for name, t in checkpoint.state_dict.items() if not name.startswith(MELTR_PREFIX)}
-    config = config_from_dict(CaptionerConfig, checkpoint.config)
-    model = Captioner.from_config(config, pretrained=config.text_train_layers >= 0)
-    return load_trained_state(model, checkpoint, "text.backbone.")

@@ -491,13 +491,6 @@ def _frame_times(video: VideoInput, m: int) -> np.ndarray:
 # Decoding
 
 
-def load_ccgs(path: str | Any) -> CCGS:
-    """A CCGS export; a partly frozen one is rebuilt on the pretrained PLM it was trained from."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, "ccgs", CCGSConfig, lambda config: CCGS.from_config(config, pretrained=config.train_plm_layers >= 0), "plm.", "CCGS")
-
-
 def span_targets(times: Sequence[tuple[float, float]], start: float, end: float) -> tuple[int, int]:
     """Answer seconds -> (first, last) sentence: the sentences that overlap [start, end].
 

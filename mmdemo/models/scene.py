@@ -20,22 +20,20 @@ Read top to bottom:
    a clip's mean frame embedding is compared with them, scaled by CLIP's logit scale.
 6. ``focal_loss`` (section 3, gamma 2) and ``segment_average`` (section 2.4: a clip's
    confidences are the mean over its 1 s segments or its frames).
-7. ``load_scene_model``: one trained model back from its export (``FAMILIES``).
+7. ``SceneModel``: a trained model with its ensemble name and class names, as
+   ``mmdemo.models.factory.load_model`` gives a scene export back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
 from mmdemo.media.spectrogram import MelSpectrogram, deltas
 
 # Table 2 backbones as timm names. Built with 10 classes they have Table 5's parameter counts
@@ -403,17 +401,6 @@ def segment_average(logits: torch.Tensor, clip_index: torch.Tensor | None = None
     return sums / counts[:, None].to(sums.dtype)
 
 
-# ----------------------------------------------------------------------------------------------
-# Exports (written by ``python -m training scene``)
-
-# Export family -> (config class, model class, the model's name in an ensemble)
-FAMILIES: dict[str, tuple[type, type[nn.Module], str]] = {
-    "scene-audio": (AudioSceneConfig, AudioSceneModel, "audio"),
-    "scene-frames": (FrameSceneConfig, FrameSceneModel, "frames"),
-    "scene-fusion": (FusionConfig, CLIPLateFusion, "fusion"),
-}
-
-
 @dataclass
 class SceneModel:
     """A trained scene model: its ensemble name ("audio", "frames" or "fusion"), the module, its classes."""
@@ -421,21 +408,3 @@ class SceneModel:
     name: str
     model: nn.Module
     classes: tuple[str, ...]
-
-
-def _build_for_loading(model_cls: type[nn.Module], config):
-    """A model to load an export into: timm backbones without ImageNet weights (the export has all)."""
-    return model_cls(replace(config, pretrained=False) if hasattr(config, "backbone") else config)
-
-
-def load_scene_model(path: str | Path) -> SceneModel:
-    """Rebuild a scene export in eval mode; the class names come from its meta.json."""
-    checkpoint = load_checkpoint(path)
-    builders = {family: (config_cls, partial(_build_for_loading, model_cls))
-                for family, (config_cls, model_cls, _) in FAMILIES.items()}
-    model = build_from_checkpoint(checkpoint, builders)
-    classes = checkpoint.meta.get("classes")
-    if not isinstance(classes, list) or len(classes) != model.config.num_classes:
-        raise CheckpointError(f"Checkpoint {checkpoint.path}: meta.json needs 'classes', a list of "
-                              f"{model.config.num_classes} class names (one per output).")
-    return SceneModel(FAMILIES[checkpoint.family][2], model, tuple(classes))

@@ -10,7 +10,6 @@ Read top to bottom:
    (1x1 conv-BN-ReLU, 1x1 conv to the 19 classes), upsampled back to the input's size.
    ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``).
 3. ``colorize`` / ``overlay``: label maps in the Cityscapes colours, blended over the frames.
-4. ``load_segmenter``: a trained model back from its export.
 """
 
 from __future__ import annotations
@@ -23,11 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
 from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, TRAIN_COLORS
 from mmdemo.models.scene import Normalize, frames_to_tensor
 
-FAMILY = "segmentation-hrnet"
 BRANCHES = (1, 2, 3, 4)  # timm feature indices of HRNet's four branch outputs (0 is the stem)
 STRIDE = 32  # the lowest branch is 1/32 of the input; HRNet's fusions need sizes divisible by it
 
@@ -128,22 +125,3 @@ def overlay(frames: np.ndarray, label_maps: np.ndarray, alpha: float = 0.5) -> n
     blend = (1.0 - alpha) * frames + alpha * colorize(label_maps)
     blended = np.where((label_maps == IGNORE_INDEX)[..., None], frames, blend)
     return np.clip(np.round(blended), 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------------------------
-# Exports (written by ``python -m training segmentation``)
-
-
-def _build_for_loading(config: SegmentationConfig) -> HRNetSegmenter:
-    return HRNetSegmenter(replace(config, pretrained=False))  # the export holds every weight: no download
-
-
-def load_segmenter(path: str | Path) -> HRNetSegmenter:
-    """Rebuild a segmentation export in eval mode."""
-    checkpoint = load_checkpoint(path)
-    model = build_from_checkpoint(checkpoint, {FAMILY: (SegmentationConfig, _build_for_loading)})
-    classes = checkpoint.meta.get("classes")
-    if classes != list(TRAIN_CLASSES):
-        raise CheckpointError(f"Checkpoint {checkpoint.path}: meta.json 'classes' must be the 19 Cityscapes "
-                              f"train classes in train-id order; got {classes!r}.")
-    return model

@@ -37,7 +37,6 @@ from mmdemo.checkpoint import trained_state_dict
 from mmdemo.errors import InputError
 from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, resolve_model_path, train_top_layers
 
-FAMILY = "span-qa"
 
 
 @dataclass(frozen=True)
@@ -277,12 +276,3 @@ class SpanQA(nn.Module):
         transcript = Transcript.join(sentences)
         return [SentenceSpan(span.text, *transcript.sentences_in(span.start, span.end), span.score)
                 for span in self.answer(question, transcript.text, top_k=top_k) if span.end > span.start]
-
-
-def load_span_qa(path: Any) -> SpanQA:
-    """A span QA export; a partly frozen one is rebuilt on the pretrained encoder it was trained from."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, FAMILY, SpanQAConfig,
-                               lambda config: SpanQA.from_config(config, pretrained=config.train_layers >= 0),
-                               "encoder.", "a span QA reader")

@@ -129,7 +129,7 @@ class SceneClassifier:
     def _load_models(self) -> dict[str, SceneModel]:
         from mmdemo.checkpoint import CheckpointError
         from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
-        from mmdemo.models.scene import load_scene_model
+        from mmdemo.models.factory import SCENE_FAMILIES, load_model
 
         names = self.installed()
         if not names:
@@ -137,7 +137,7 @@ class SceneClassifier:
                              f"exports under {self.root}).")
         models = {}
         for name in names:
-            loaded = load_scene_model(self.root / name)
+            loaded = load_model(self.root / name, tuple(SCENE_FAMILIES.values()))
             if loaded.name != name:
                 raise CheckpointError(f"{self.root / name} holds a '{loaded.name}' model, not a '{name}' one.")
             loaded.model.to(self.settings.device)

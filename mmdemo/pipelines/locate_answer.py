@@ -295,18 +295,18 @@ class AnswerLocator:
 
     def ccgs(self):
         """The trained CCGS localizer, or None when no CCGS export is installed."""
-        from mmdemo.models.ccgs import load_ccgs
+        from mmdemo.models.factory import CCGS_FAMILY, load_model
 
-        return self._optional_export(CCGS_DIR, load_ccgs)
+        return self._optional_export(CCGS_DIR, lambda path: load_model(path, CCGS_FAMILY))
 
     def span_qa_path(self) -> Path:
         return self.settings.checkpoint_root / SPAN_QA_DIR
 
     def span_qa(self):
         """The extractive span QA reader, or None when no span QA export is installed."""
-        from mmdemo.models.span_qa import load_span_qa
+        from mmdemo.models.factory import SPAN_QA, load_model
 
-        return self._optional_export(SPAN_QA_DIR, load_span_qa)
+        return self._optional_export(SPAN_QA_DIR, lambda path: load_model(path, SPAN_QA))
 
     def _optional_export(self, name: str, load: Callable[[Path], Any]):
         """The model exported under ``<checkpoints>/<name>``, loaded once on first use; None when absent.

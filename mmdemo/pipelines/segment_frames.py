@@ -70,12 +70,12 @@ class FrameSegmenter:
     def model(self) -> HRNetSegmenter:
         with self._load_lock:
             if self._model is None:
-                from mmdemo.models.segmentation import load_segmenter
+                from mmdemo.models.factory import SEGMENTATION, load_model
 
                 if not self.available():
                     raise InputError(f"No segmentation model is installed (expected an export of "
                                      f"python -m training segmentation in {self.root}).")
-                self._model = load_segmenter(self.root).to(self.settings.device)
+                self._model = load_model(self.root, SEGMENTATION).to(self.settings.device)
             return self._model
 
     def run(self, frames: np.ndarray) -> SegmentationResult:

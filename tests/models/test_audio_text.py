@@ -10,13 +10,12 @@ import torch
 
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.errors import InputError
+from mmdemo.models.factory import AUDIO_TEXT, load_model
 from mmdemo.models.audio_text import (
-    FAMILY,
     AudioTextRetriever,
     AudioTowerConfig,
     DualEncoder,
     DualEncoderConfig,
-    load_dual_encoder,
     normalize_caption,
     nt_xent,
     segment_waveform,
@@ -151,8 +150,8 @@ def test_export_round_trip_stores_only_trained_text_layers(model, small_config, 
     state = model.trained_state_dict()
     assert not any(name.startswith("text.backbone.encoder.layer.0.") for name in state)
     assert any(name.startswith("text.backbone.encoder.layer.5.") for name in state)
-    save_checkpoint(tmp_path / "export", state, family=FAMILY, config=small_config, meta={"task": "test"})
-    loaded = load_dual_encoder(tmp_path / "export")
+    save_checkpoint(tmp_path / "export", state, family=AUDIO_TEXT, config=small_config, meta={"task": "test"})
+    loaded = load_model(tmp_path / "export", AUDIO_TEXT)
     original, reloaded = AudioTextRetriever(model), AudioTextRetriever(loaded)
     np.testing.assert_allclose(original.embed_texts(["a chirp"]), reloaded.embed_texts(["a chirp"]), atol=1e-6)
     np.testing.assert_allclose(original.embed_waveform(tone(1.0)), reloaded.embed_waveform(tone(1.0)), atol=1e-6)

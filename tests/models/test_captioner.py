@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
+from mmdemo.models.factory import CAPTIONER, load_model
 from mmdemo.models.captioner import (
-    FAMILY,
     IGNORE,
     LOSS_NAMES,
     Captioner,
     CaptionerConfig,
-    load_captioner,
     loss_vector,
     mask_frames,
     mask_tokens,
@@ -215,8 +214,8 @@ def test_a_tiny_model_overfits_four_captions(text):
 
 def test_export_round_trip_and_wrong_family(model, tmp_path):
     model.eval()
-    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=FAMILY, config=TINY)
-    loaded = load_captioner(tmp_path / "captioner")
+    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=CAPTIONER, config=TINY)
+    loaded = load_model(tmp_path / "captioner", CAPTIONER)
     frames, frame_mask = model.pad_frames(videos(2))
     assert [h.tokens for h in loaded.greedy(frames, frame_mask, max_length=5)] == \
         [h.tokens for h in model.greedy(frames, frame_mask, max_length=5)]
@@ -224,4 +223,4 @@ def test_export_round_trip_and_wrong_family(model, tmp_path):
     assert frozen and not set(frozen) & set(model.trained_state_dict())  # frozen layers are not exported
     save_checkpoint(tmp_path / "other", model.trained_state_dict(), family="audio-text-dual-encoder", config=TINY)
     with pytest.raises(CheckpointError, match="not a video captioner"):
-        load_captioner(tmp_path / "other")
+        load_model(tmp_path / "other", CAPTIONER)

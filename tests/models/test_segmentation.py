@@ -10,12 +10,11 @@ import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES
+from mmdemo.models.factory import SEGMENTATION, load_model
 from mmdemo.models.segmentation import (
-    FAMILY,
     HRNetSegmenter,
     SegmentationConfig,
     colorize,
-    load_segmenter,
     overlay,
 )
 
@@ -81,8 +80,8 @@ def test_an_export_reloads_to_the_same_predictions(model, tmp_path):
     with torch.no_grad():
         trained(torch.rand(4, 3, 32, 64))  # moves the BatchNorm statistics off their initial values
     trained.eval()
-    save_checkpoint(tmp_path / "seg", trained, family=FAMILY, config=trained.config, meta={"classes": list(TRAIN_CLASSES)})
-    loaded = load_segmenter(tmp_path / "seg")
+    save_checkpoint(tmp_path / "seg", trained, family=SEGMENTATION, config=trained.config, meta={"classes": list(TRAIN_CLASSES)})
+    loaded = load_model(tmp_path / "seg", SEGMENTATION)
     frames = np.random.default_rng(1).integers(0, 256, (2, 32, 64, 3), dtype=np.uint8)
     assert not loaded.training
     assert (loaded.predict(frames) == trained.predict(frames)).all()
@@ -95,7 +94,7 @@ def test_an_export_reloads_to_the_same_predictions(model, tmp_path):
 def test_exports_of_other_families_or_label_sets_are_refused(model, tmp_path):
     save_checkpoint(tmp_path / "scene", model, family="scene-frames", config=model.config, meta={"classes": []})
     with pytest.raises(CheckpointError, match="'scene-frames' model"):
-        load_segmenter(tmp_path / "scene")
-    save_checkpoint(tmp_path / "other", model, family=FAMILY, config=model.config, meta={"classes": ["road", "sky"]})
+        load_model(tmp_path / "scene", SEGMENTATION)
+    save_checkpoint(tmp_path / "other", model, family=SEGMENTATION, config=model.config, meta={"classes": ["road", "sky"]})
     with pytest.raises(CheckpointError, match="19 Cityscapes train classes"):
-        load_segmenter(tmp_path / "other")
+        load_model(tmp_path / "other", SEGMENTATION)

@@ -17,6 +17,7 @@ from mmdemo.checkpoint import load_checkpoint
 from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, read_cityscapes
 from mmdemo.errors import InputError
 from mmdemo.evaluate import main as evaluate_main
+from mmdemo.models.factory import SEGMENTATION
 from mmdemo.pipelines.segment_frames import FrameSegmenter
 from training.__main__ import main as train_main
 from training.data.synthetic_streets import CITIES, StreetConfig, generate
@@ -124,7 +125,7 @@ def test_cli_lowers_the_loss_and_exports_the_best_val_miou(run):
     assert len(train_loss) == 10 and np.mean(train_loss[-3:]) < np.mean(train_loss[:3]) - 0.1
     val_miou = [float(r["value"]) for r in rows if r["split"] == "val" and r["name"] == "mIoU"]
     checkpoint = load_checkpoint(run / "export")
-    assert checkpoint.family == "segmentation-hrnet" and checkpoint.meta["classes"] == list(TRAIN_CLASSES)
+    assert checkpoint.family == SEGMENTATION and checkpoint.meta["classes"] == list(TRAIN_CLASSES)
     assert checkpoint.meta["selection"] == {"metric": "mIoU", "mode": "max"}
     assert checkpoint.meta["metrics"]["mIoU"] == pytest.approx(max(val_miou), rel=1e-5)
     assert checkpoint.meta["init"] == "scratch" and checkpoint.config["pretrained"] is False
