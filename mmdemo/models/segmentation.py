@@ -8,8 +8,8 @@ Read top to bottom:
 2. ``HRNetSegmenter``: the backbone's four parallel branches (1/4 to 1/32 of the input), each
    upsampled to the 1/4 branch and concatenated, then the HRNetV2 head of Wang et al. [22]
    (1x1 conv-BN-ReLU, 1x1 conv to the 19 classes), upsampled back to the input's size.
-   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``).
-3. ``colorize`` / ``overlay``: label maps in the Cityscapes colours, blended over the frames.
+   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``); the UI colours
+   them (``mmdemo.ui.plots.overlay``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, TRAIN_COLORS
+from mmdemo.cityscapes import TRAIN_CLASSES
 from mmdemo.models.scene import Normalize, frames_to_tensor
 
 BRANCHES = (1, 2, 3, 4)  # timm feature indices of HRNet's four branch outputs (0 is the stem)
@@ -105,23 +105,3 @@ class HRNetSegmenter(nn.Module):
                 for i in range(0, len(frames), batch_size)]
         return np.concatenate(maps) if maps else np.zeros(frames.shape[:3], np.uint8)
 
-
-# ----------------------------------------------------------------------------------------------
-# Showing label maps
-
-PALETTE = np.zeros((256, 3), np.uint8)  # train id -> RGB; IGNORE_INDEX and unused ids stay black
-PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
-
-
-def colorize(label_maps: np.ndarray) -> np.ndarray:
-    """(..., H, W) uint8 train ids -> (..., H, W, 3) uint8 in the Cityscapes colours."""
-    return PALETTE[label_maps]
-
-
-def overlay(frames: np.ndarray, label_maps: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Frames with their label maps' colours blended in at ``alpha``; ignored pixels stay as they are."""
-    if frames.shape[:-1] != label_maps.shape:
-        raise ValueError(f"frames {frames.shape} and label maps {label_maps.shape} differ in size")
-    blend = (1.0 - alpha) * frames + alpha * colorize(label_maps)
-    blended = np.where((label_maps == IGNORE_INDEX)[..., None], frames, blend)
-    return np.clip(np.round(blended), 0, 255).astype(np.uint8)

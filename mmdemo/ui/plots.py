@@ -8,9 +8,15 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_COLORS
+
 ANSWER_COLOUR = "#16a34a"
 OTHER_COLOUR = "#94a3b8"
 LINE_COLOUR = "#2563eb"
+SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
+OVERLAY_ALPHA = 0.5  # how strongly the class colours cover a segmented frame
+PALETTE = np.zeros((256, 3), np.uint8)  # Cityscapes train id -> RGB; IGNORE_INDEX and unused ids stay black
+PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
 
 
 def timeline_figure(timeline: dict[str, Any], title: str = "") -> go.Figure:
@@ -98,9 +104,10 @@ def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] |
     titles = [f"{i + 1}. {s['clip_id']}" + (f" · {scores[i]:.3f}" if scores else "") for i, s in enumerate(spectrograms)]
     fig = make_subplots(rows=len(spectrograms), cols=1, subplot_titles=titles, vertical_spacing=0.25 / len(spectrograms))
     for row, spec in enumerate(spectrograms, start=1):
-        frames = len(spec["db"][0]) if spec["db"] else 0
+        db = max_pool_time(power_to_db(spec["power"]), SPECTROGRAM_MAX_FRAMES)
+        frames = db.shape[1]
         seconds = [spec["seconds"] * (i + 0.5) / max(frames, 1) for i in range(frames)]
-        whole_db = np.clip(np.rint(np.asarray(spec["db"], dtype=np.float32)), -128, 127).astype(np.int8)
+        whole_db = np.clip(np.rint(db), -128, 127).astype(np.int8)
         fig.add_trace(
             go.Heatmap(z=whole_db, x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
                        colorbar=dict(title="dB"), hovertemplate="%{x:.2f} s · mel bin %{y}<br>%{z:.0f} dB<extra></extra>"),
@@ -154,3 +161,31 @@ def meltr_curves_figure(tasks: list[str], curves: dict[str, Any]) -> go.Figure |
                       title=f"after epoch {curves.get('epoch', 0) + 1}", height=340,
                       margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+def power_to_db(power: np.ndarray) -> np.ndarray:
+    """A power spectrogram in dB (10 log10), floored at -100 dB."""
+    return 10.0 * np.log10(np.maximum(np.asarray(power, dtype=np.float32), 1e-10))
+
+
+def max_pool_time(rows: np.ndarray, max_frames: int) -> np.ndarray:
+    """(bins, frames) -> at most ``max_frames`` columns, each the max of its run: short events stay visible."""
+    pool = -(-rows.shape[1] // max_frames)  # ceil
+    if pool <= 1:
+        return rows
+    padded = np.pad(rows, ((0, 0), (0, -rows.shape[1] % pool)), constant_values=-np.inf)
+    return padded.reshape(rows.shape[0], -1, pool).max(axis=2)
+
+
+def colorize(label_maps: np.ndarray) -> np.ndarray:
+    """(..., H, W) uint8 Cityscapes train ids -> (..., H, W, 3) uint8 in the Cityscapes colours."""
+    return PALETTE[label_maps]
+
+
+def overlay(frames: np.ndarray, label_maps: np.ndarray, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
+    """Frames with their label maps' colours blended in at ``alpha``; ignored pixels stay as they are."""
+    if frames.shape[:-1] != label_maps.shape:
+        raise ValueError(f"frames {frames.shape} and label maps {label_maps.shape} differ in size")
+    blend = (1.0 - alpha) * frames + alpha * colorize(label_maps)
+    blended = np.where((label_maps == IGNORE_INDEX)[..., None], frames, blend)
+    return np.clip(np.round(blended), 0, 255).astype(np.uint8)

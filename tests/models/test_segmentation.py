@@ -1,4 +1,4 @@
-"""The HRNet segmenter on tiny inputs: shapes, the HRNetV2 head, overlays, exports, the pretrained option."""
+"""The HRNet segmenter on tiny inputs: shapes, the HRNetV2 head, exports, the pretrained option."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES
+from mmdemo.cityscapes import TRAIN_CLASSES
 from mmdemo.models.factory import SEGMENTATION, load_model
 from mmdemo.models.segmentation import (
     HRNetSegmenter,
     SegmentationConfig,
-    colorize,
-    overlay,
 )
 
 SMALL = SegmentationConfig(backbone="hrnet_w18_small", input_size=(32, 64))
@@ -62,16 +60,6 @@ def test_pretrained_weights_that_cannot_load_fail_with_what_to_do(monkeypatch, t
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # an empty cache
     with pytest.raises(RuntimeError, match="ImageNet weights of hrnet_w18_small could not be loaded.*--init scratch"):
         HRNetSegmenter(replace(SMALL, pretrained=True))
-
-
-def test_overlay_blends_class_colours_and_leaves_ignored_pixels():
-    frames = np.full((1, 1, 3, 3), 100, np.uint8)
-    labels = np.array([[[0, 13, IGNORE_INDEX]]], np.uint8)  # road, car, ignored
-    assert colorize(labels)[0, 0].tolist() == [[128, 64, 128], [0, 0, 142], [0, 0, 0]]
-    assert overlay(frames, labels, alpha=0.5)[0, 0].tolist() == [[114, 82, 114], [50, 50, 121], [100, 100, 100]]
-    assert (overlay(frames, labels, alpha=0.0) == frames).all()
-    with pytest.raises(ValueError, match="differ in size"):
-        overlay(frames, labels[..., :2])
 
 
 def test_an_export_reloads_to_the_same_predictions(model, tmp_path):

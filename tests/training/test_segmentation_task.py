@@ -152,7 +152,7 @@ def test_the_app_pipeline_loads_the_export(data, run, tmp_path):
     frames = np.stack([np.asarray(StreetFrames(read_cityscapes(data, "val"), SegmentationTaskConfig(), train=False)[i][0]
                                   .permute(1, 2, 0).mul(255).round().byte()) for i in range(2)])
     result = segmenter.run(frames)
-    assert result.labels.shape == (2, 64, 128) and result.overlays.shape == (2, 64, 128, 3)
+    assert result.labels.shape == (2, 64, 128) and result.frames.shape == (2, 64, 128, 3)
     assert all(sum(shares.values()) == pytest.approx(1.0) for shares in result.shares)
     assert list(result.to_json()["frames"][0]) == list(result.shares[0])  # largest class first
     with pytest.raises(InputError, match="no video frames"):
