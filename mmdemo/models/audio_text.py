@@ -10,7 +10,8 @@ audio retrieval with PaSST and GPT-augmented captions" (section 2). Read top to 
 - the text tower (2.2): any Hugging Face encoder, CLS or mean pooled, on captions lowercased
   without punctuation and cut at 32 tokens (2.5);
 - linear projections of both to a shared 1024-d space (2.3), the cosine similarity matrix C
-  and the symmetric NT-Xent loss over it, with a learnable temperature;
+  and the symmetric NT-Xent loss over it (``mmdemo.models.losses.symmetric_cross_entropy``),
+  with a learnable temperature;
 - ``AudioTextRetriever``: an export loaded for inference, where long recordings are cut into
   fixed segments that are embedded separately and averaged (2.5), so a file always gets the
   same embedding.
@@ -272,13 +273,6 @@ class DualEncoder(nn.Module):
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """All weights, less the frozen text layers when only the top ones were fine-tuned."""
         return trained_state_dict(self, "text.backbone.")
-
-
-def nt_xent(logits: torch.Tensor) -> torch.Tensor:
-    """Symmetric NT-Xent (section 2): the mean of audio->text and text->audio cross-entropy,
-    with the matching pairs on the diagonal of the (N, N) scaled similarity matrix."""
-    targets = torch.arange(logits.shape[0], device=logits.device)
-    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
 
 
 # ----------------------------------------------------------------------------------------------

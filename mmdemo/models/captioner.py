@@ -74,6 +74,7 @@ from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
+from mmdemo.models.losses import symmetric_cross_entropy
 
 # The fixed order of the loss dict and of the loss vector MELTR reads; the primary loss first.
 LOSS_NAMES = ("caption", "joint", "align", "cmlm", "cmfm", "caption_masked", "joint_masked", "align_masked")
@@ -385,7 +386,7 @@ class Captioner(nn.Module):
         t = F.normalize(_mean(text, text_mask.bool()), dim=-1)
         v = F.normalize(_mean(video, frame_mask), dim=-1)
         scale = self.log_scale.exp().clamp(max=self.config.max_logit_scale)
-        return _symmetric_ce(scale * t @ v.T)
+        return symmetric_cross_entropy(scale * t @ v.T)
 
     def align_loss(self, text: torch.Tensor, text_mask: torch.Tensor, video: torch.Tensor,
                    frame_mask: torch.Tensor) -> torch.Tensor:
@@ -581,12 +582,6 @@ def _init_weights(module: nn.Module) -> None:
 def _mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     weights = mask.unsqueeze(-1).to(x.dtype)
     return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-
-
-def _symmetric_ce(logits: torch.Tensor) -> torch.Tensor:
-    """Mean of the row-wise and column-wise cross-entropy, matching pairs on the diagonal."""
-    targets = torch.arange(logits.shape[0], device=logits.device)
-    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
 
 
 def loss_vector(losses: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -40,6 +40,7 @@ from mmdemo.media.spectrogram import MelSpectrogram, deltas
 # (regnetx_064 24.60M, resnest50d 25.45M, hrnet_w18 19.27M), which is how the names were chosen.
 AUDIO_BACKBONES = {"A01": "regnetx_064", "A02": "resnest50d", "A03": "tf_efficientnet_b1.ns_jft_in1k"}
 FRAME_BACKBONES = {"V01": "regnetx_064", "V02": "resnest50d", "V03": "hrnet_w18"}
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # timm's defaults
 
 
 def create_backbone(name: str, num_classes: int, pretrained: bool) -> nn.Module:
@@ -205,16 +206,12 @@ def each_image(transform: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return torch.stack([transform(image) for image in images])
 
 
-class Normalize(nn.Module):
-    """(x - mean) / std per channel with the backbone's own ImageNet statistics."""
+def backbone_normalize(backbone: nn.Module) -> nn.Module:
+    """(x - mean) / std per channel with a timm backbone's own statistics (ImageNet's where it names none)."""
+    from torchvision.transforms import v2
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (images - self.mean) / self.std
+    stats = backbone.pretrained_cfg
+    return v2.Normalize(list(stats.get("mean", IMAGENET_MEAN)), list(stats.get("std", IMAGENET_STD)))
 
 
 class FrameSceneModel(nn.Module):
@@ -226,8 +223,7 @@ class FrameSceneModel(nn.Module):
 
         self.config = config
         self.backbone = create_backbone(config.backbone, config.num_classes, config.pretrained)
-        cfg = self.backbone.pretrained_cfg
-        self.normalize = Normalize(cfg.get("mean", (0.485, 0.456, 0.406)), cfg.get("std", (0.229, 0.224, 0.225)))
+        self.normalize = backbone_normalize(self.backbone)
         self.augment = v2.Compose([  # section 3, on [0, 1] images
             v2.RandomAffine(config.affine_degrees, translate=config.affine_translate, scale=config.affine_scale),
             v2.ColorJitter(*config.color_jitter),
@@ -357,9 +353,7 @@ class ZeroShotCLIP(nn.Module):
         with torch.no_grad():
             text = model.encode_text(tokenizer(class_prompts(classes, config.prompt)))
             scale = model.logit_scale.exp().item()
-        mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
-        std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
-        image_encoder = ImageEncoder(ImageEncoderConfig(model=config.model, pretrained=config.pretrained), model.visual, mean, std)
+        image_encoder = ImageEncoder.from_clip(ImageEncoderConfig(model=config.model, pretrained=config.pretrained), model.visual)
         return cls(config, text, scale, image_encoder)
 
     def forward(self, frame_embeddings: torch.Tensor) -> torch.Tensor:

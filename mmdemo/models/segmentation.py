@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.cityscapes import TRAIN_CLASSES
-from mmdemo.models.scene import Normalize, frames_to_tensor
+from mmdemo.models.scene import backbone_normalize, frames_to_tensor
 
 BRANCHES = (1, 2, 3, 4)  # timm feature indices of HRNet's four branch outputs (0 is the stem)
 STRIDE = 32  # the lowest branch is 1/32 of the input; HRNet's fusions need sizes divisible by it
@@ -75,8 +75,7 @@ class HRNetSegmenter(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = hrnet_branches(config)
-        stats = self.backbone.pretrained_cfg
-        self.normalize = Normalize(stats.get("mean", (0.485, 0.456, 0.406)), stats.get("std", (0.229, 0.224, 0.225)))
+        self.normalize = backbone_normalize(self.backbone)
         width = sum(self.backbone.feature_info.channels())  # 270 for W18: 18 + 36 + 72 + 144
         self.head = nn.Sequential(
             nn.Conv2d(width, width, kernel_size=1),

@@ -27,11 +27,11 @@ from mmdemo.metrics import cross_modal_retrieval
 from mmdemo.models.audio_text import (
     DualEncoder,
     DualEncoderConfig,
-    nt_xent,
     segment_waveform,
     tokenize_captions,
 )
 from mmdemo.models.factory import AUDIO_TEXT, create_model, load_model
+from mmdemo.models.losses import symmetric_cross_entropy
 from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import AugmentConfig, CaptionAugmenter
 from training.scratch import init_encoder_, is_pretrained, scratch_config
@@ -158,7 +158,7 @@ class AudioRetrievalTask(Task):
         waveforms, tokens = batch
         logits = model(waveforms, tokens["input_ids"], tokens["attention_mask"]).float()
         plain = model.module if hasattr(model, "module") else model
-        return {"loss": nt_xent(logits), "temperature": (1.0 / plain.logit_scale()).detach()}
+        return {"loss": symmetric_cross_entropy(logits), "temperature": (1.0 / plain.logit_scale()).detach()}
 
     def evaluate(self, model: DualEncoder, batches: Iterable[ValBatch]) -> dict[str, float]:
         audio, text, owners, offset = [], [], [], 0
@@ -174,7 +174,7 @@ class AudioRetrievalTask(Task):
         pairs = min(similarity.shape[1], 256)  # the training loss on val, over one caption per recording
         firsts = [int(np.flatnonzero(torch.cat(owners).numpy() == a)[0]) for a in range(pairs)]
         logits = float(model.logit_scale()) * torch.from_numpy(similarity[firsts, :pairs]).T  # on the CPU, as similarity
-        metrics["loss"] = float(nt_xent(logits))
+        metrics["loss"] = float(symmetric_cross_entropy(logits))
         return metrics
 
     def model_config(self) -> DualEncoderConfig:
