@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
-from mmdemo.models.factory import CAPTIONER, load_model
+from mmdemo.models.factory import AUDIO_TEXT, CAPTIONER, load_model
 from mmdemo.models.captioner import (
     IGNORE,
     LOSS_NAMES,
@@ -221,6 +221,6 @@ def test_export_round_trip_and_wrong_family(model, tmp_path):
         [h.tokens for h in model.greedy(frames, frame_mask, max_length=5)]
     frozen = [k for k in model.state_dict() if k.startswith("text.backbone.embeddings")]
     assert frozen and not set(frozen) & set(model.trained_state_dict())  # frozen layers are not exported
-    save_checkpoint(tmp_path / "other", model.trained_state_dict(), family="audio-text-dual-encoder", config=TINY)
+    save_checkpoint(tmp_path / "other", model.trained_state_dict(), family=AUDIO_TEXT, config=TINY)
     with pytest.raises(CheckpointError, match="not a video captioner"):
         load_model(tmp_path / "other", CAPTIONER)

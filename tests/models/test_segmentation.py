@@ -10,7 +10,7 @@ import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.cityscapes import TRAIN_CLASSES
-from mmdemo.models.factory import SEGMENTATION, load_model
+from mmdemo.models.factory import SCENE_FRAMES, SEGMENTATION, load_model
 from mmdemo.models.segmentation import (
     HRNetSegmenter,
     SegmentationConfig,
@@ -80,7 +80,7 @@ def test_an_export_reloads_to_the_same_predictions(model, tmp_path):
 
 
 def test_exports_of_other_families_or_label_sets_are_refused(model, tmp_path):
-    save_checkpoint(tmp_path / "scene", model, family="scene-frames", config=model.config, meta={"classes": []})
+    save_checkpoint(tmp_path / "scene", model, family=SCENE_FRAMES, config=model.config, meta={"classes": []})
     with pytest.raises(CheckpointError, match="'scene-frames' model"):
         load_model(tmp_path / "scene", SEGMENTATION)
     save_checkpoint(tmp_path / "other", model, family=SEGMENTATION, config=model.config, meta={"classes": ["road", "sky"]})

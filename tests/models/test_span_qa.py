@@ -7,7 +7,7 @@ import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.errors import InputError
-from mmdemo.models.factory import SPAN_QA, load_model
+from mmdemo.models.factory import CCGS_FAMILY, SPAN_QA, load_model
 from mmdemo.models.span_qa import SpanQA, SpanQAConfig, Transcript, best_spans, snap_to_words
 
 NEG = -100.0
@@ -173,6 +173,6 @@ def test_scratch_export_reloads_without_pretrained_weights(tmp_path):
 
 
 def test_an_export_of_another_family_is_refused(small, tmp_path):
-    save_checkpoint(tmp_path / "other", small.trained_state_dict(), family="ccgs", config=small.config, meta={})
+    save_checkpoint(tmp_path / "other", small.trained_state_dict(), family=CCGS_FAMILY, config=small.config, meta={})
     with pytest.raises(CheckpointError, match="not a span QA reader"):
         load_model(tmp_path / "other", SPAN_QA)
