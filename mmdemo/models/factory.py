@@ -9,6 +9,9 @@ kinds, and ``ModelFamily.frozen_prefix`` says which:
 - partial: the pretrained layers training froze (under ``frozen_prefix``) are left out of the
   export (``mmdemo.checkpoint.trained_state_dict``); the model is built on the same pretrained
   weights and exactly the exported tensors are loaded over them.
+
+To add a model: its Config dataclass and module in ``models/<name>.py``, then a family constant
+and a ``ModelFamily`` line here; its training task names the constant as its ``family``.
 """
 
 from __future__ import annotations
@@ -123,7 +126,9 @@ def register_family(name: str, family: ModelFamily) -> None:
 
 def create_model(family: str, config: Any, pretrained: bool = True) -> nn.Module:
     """A new ``family`` model from its Config; ``pretrained=False`` draws every weight at random, offline."""
-    return _family(family).build(config, pretrained)
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown model family {family!r}; the families are: {', '.join(sorted(FAMILIES))}.")
+    return FAMILIES[family].build(config, pretrained)
 
 
 def load_model(path: str | Path, family: str | tuple[str, ...] | None = None) -> Any:
@@ -137,7 +142,10 @@ def load_model(path: str | Path, family: str | tuple[str, ...] | None = None) ->
     if expected is not None and checkpoint.family not in expected:
         what = " or ".join(FAMILIES[name].what if name in FAMILIES else name for name in expected)
         raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not {what}.")
-    spec = _family(checkpoint.family, checkpoint)
+    if checkpoint.family not in FAMILIES:
+        raise CheckpointError(f"Checkpoint {checkpoint.path} is a '{checkpoint.family}' model; "
+                              f"expected one of: {', '.join(sorted(FAMILIES))}.")
+    spec = FAMILIES[checkpoint.family]
     config = config_from_dict(spec.config, checkpoint.config)
     model = spec.rebuild(config) if spec.rebuild else spec.build(config, False)
     state = checkpoint.state_dict
@@ -146,10 +154,3 @@ def load_model(path: str | Path, family: str | tuple[str, ...] | None = None) ->
     load_weights(model, state, checkpoint.path, spec.frozen_prefix)
     model.eval()
     return spec.finish(model, checkpoint) if spec.finish else model
-
-
-def _family(name: str, checkpoint: Checkpoint | None = None) -> ModelFamily:
-    if name not in FAMILIES:
-        where = f"Checkpoint {checkpoint.path} is" if checkpoint else "This is"
-        raise CheckpointError(f"{where} a '{name}' model; expected one of: {', '.join(sorted(FAMILIES))}.")
-    return FAMILIES[name]
