@@ -13,10 +13,6 @@ from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_COLORS
 ANSWER_COLOUR = "#16a34a"
 OTHER_COLOUR = "#94a3b8"
 LINE_COLOUR = "#2563eb"
-SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
-OVERLAY_ALPHA = 0.5  # how strongly the class colours cover a segmented frame
-PALETTE = np.zeros((256, 3), np.uint8)  # Cityscapes train id -> RGB; IGNORE_INDEX and unused ids stay black
-PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
 
 
 def timeline_figure(timeline: dict[str, Any], title: str = "") -> go.Figure:
@@ -104,10 +100,9 @@ def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] |
     titles = [f"{i + 1}. {s['clip_id']}" + (f" · {scores[i]:.3f}" if scores else "") for i, s in enumerate(spectrograms)]
     fig = make_subplots(rows=len(spectrograms), cols=1, subplot_titles=titles, vertical_spacing=0.25 / len(spectrograms))
     for row, spec in enumerate(spectrograms, start=1):
-        db = max_pool_time(power_to_db(spec["power"]), SPECTROGRAM_MAX_FRAMES)
-        frames = db.shape[1]
+        frames = len(spec["db"][0]) if spec["db"] else 0
         seconds = [spec["seconds"] * (i + 0.5) / max(frames, 1) for i in range(frames)]
-        whole_db = np.clip(np.rint(db), -128, 127).astype(np.int8)
+        whole_db = np.clip(np.rint(np.asarray(spec["db"], dtype=np.float32)), -128, 127).astype(np.int8)
         fig.add_trace(
             go.Heatmap(z=whole_db, x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
                        colorbar=dict(title="dB"), hovertemplate="%{x:.2f} s · mel bin %{y}<br>%{z:.0f} dB<extra></extra>"),
@@ -163,18 +158,10 @@ def meltr_curves_figure(tasks: list[str], curves: dict[str, Any]) -> go.Figure |
     return fig
 
 
-def power_to_db(power: np.ndarray) -> np.ndarray:
-    """A power spectrogram in dB (10 log10), floored at -100 dB."""
-    return 10.0 * np.log10(np.maximum(np.asarray(power, dtype=np.float32), 1e-10))
-
-
-def max_pool_time(rows: np.ndarray, max_frames: int) -> np.ndarray:
-    """(bins, frames) -> at most ``max_frames`` columns, each the max of its run: short events stay visible."""
-    pool = -(-rows.shape[1] // max_frames)  # ceil
-    if pool <= 1:
-        return rows
-    padded = np.pad(rows, ((0, 0), (0, -rows.shape[1] % pool)), constant_values=-np.inf)
-    return padded.reshape(rows.shape[0], -1, pool).max(axis=2)
+# Segmentation: Cityscapes train id -> RGB; IGNORE_INDEX and unused ids stay black
+PALETTE = np.zeros((256, 3), np.uint8)
+PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
+OVERLAY_ALPHA = 0.5  # how strongly the class colours cover a segmented frame
 
 
 def colorize(label_maps: np.ndarray) -> np.ndarray:

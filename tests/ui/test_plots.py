@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmdemo.cityscapes import IGNORE_INDEX
-from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, colorize, max_pool_time, overlay, spectrogram_figure, timeline_figure
+from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, colorize, overlay, spectrogram_figure, timeline_figure
 
 TIMELINE = {
     "times": [2.0, 6.0, 10.0, 14.0],
@@ -38,19 +38,11 @@ def test_timeline_without_texts_or_others():
 
 def test_spectrograms_travel_as_compact_typed_arrays():
     """Whole dB in int8 typed arrays: what the browser gets and each session keeps stays small (issue 19)."""
-    db = np.array([[-40.25 + (m + f) % 60 for f in range(400)] for m in range(128)])
-    power = 10.0 ** (db / 10.0)
-    figure = spectrogram_figure([{"clip_id": f"c{i}", "power": power, "seconds": 10.0} for i in range(5)], [0.9] * 5)
+    db = [[-40.25 + (m + f) % 60 for f in range(400)] for m in range(128)]
+    figure = spectrogram_figure([{"clip_id": f"c{i}", "db": db, "seconds": 10.0} for i in range(5)], [0.9] * 5)
     z = figure.data[0].z
     assert z.dtype == "int8" and z.shape == (128, 400) and z[0, 0] == -40 and z[0, 59] == 19
     assert '"bdata"' in figure.to_json() and len(figure.to_json()) < 500_000
-
-
-def test_long_spectrograms_are_max_pooled_in_time():
-    rows = np.array([[0.0, 5.0, 1.0, 2.0, 9.0]])
-    assert max_pool_time(rows, 5).tolist() == rows.tolist()
-    assert max_pool_time(rows, 2).tolist() == [[5.0, 9.0]]  # runs of 3: the last one is shorter
-    assert max_pool_time(rows, 1).tolist() == [[9.0]]
 
 
 def test_overlay_blends_class_colours_and_leaves_ignored_pixels():
