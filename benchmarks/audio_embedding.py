@@ -35,7 +35,7 @@ set_offline_environment()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmdemo.models.dual_encoder import AudioTextRetriever, AudioTowerConfig, DualEncoder, DualEncoderConfig  # noqa: E402
+from mmdemo.models.audio_text import AudioTextRetriever, AudioTowerConfig, DualEncoder, DualEncoderConfig  # noqa: E402
 
 
 def clips_per_second(retriever: AudioTextRetriever, clips: list[np.ndarray]) -> float:

@@ -52,7 +52,7 @@ from mmdemo.models.ccgs import CCGS, CCGSConfig  # noqa: E402
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
 from mmdemo.retrieval.ccgs_search import CCGSSearch, CCGSSearchConfig  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
-from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
+from mmdemo.retrieval.corpus_index import CorpusIndex  # noqa: E402
 from training.data.synthetic_qa import generate  # noqa: E402
 from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 

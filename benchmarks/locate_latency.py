@@ -47,7 +47,7 @@ set_offline_environment()
 from mmdemo.media.video import trim_clip  # noqa: E402
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
-from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
+from mmdemo.retrieval.corpus_index import CorpusIndex  # noqa: E402
 from training.data.synthetic_qa import generate  # noqa: E402
 from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 

@@ -43,7 +43,7 @@ from timing import ms
 
 from training.config import TrainConfig
 from training.config_io import apply, deep_merge, nest, parse_override, read_config_file
-from training.meltr import LossCombiner
+from training.aid_fp_lite import LossCombiner
 from training.tasks.caption import CaptionClips, CaptionTask, CaptionTaskConfig, Clip
 from training.trainer import build_optimizer
 

@@ -36,9 +36,9 @@ set_offline_environment()
 
 from mmdemo.media.subtitles import Caption  # noqa: E402
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig  # noqa: E402
-from mmdemo.models.span_qa import load_span_qa  # noqa: E402
+from mmdemo.models.factory import SPAN_QA, load_model  # noqa: E402
 from mmdemo.retrieval.corpus import Video  # noqa: E402
-from mmdemo.retrieval.index import CorpusIndex  # noqa: E402
+from mmdemo.retrieval.corpus_index import CorpusIndex  # noqa: E402
 from training.data.synthetic_qa import generate  # noqa: E402
 from timing import ms, timed  # noqa: E402  (benchmarks/timing.py)
 
@@ -66,7 +66,7 @@ def main() -> dict:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    load_s, reader = timed(load_span_qa, args.checkpoint)
+    load_s, reader = timed(load_model, args.checkpoint, SPAN_QA)
     captions, questions = long_transcript(args.minutes, args.seed)
     questions = questions[: args.questions]
     texts = [c.text for c in captions]

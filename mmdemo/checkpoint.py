@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -146,58 +146,29 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(family=family, config=config, state_dict=state_dict, meta=meta, path=path)
 
 
-def build_from_checkpoint(
-    checkpoint: Checkpoint,
-    families: Mapping[str, tuple[type, Callable[[Any], torch.nn.Module]]],
-) -> torch.nn.Module:
-    """Rebuild a model from its Config dataclass and load the weights strictly.
-
-    ``families`` maps a family name to ``(ConfigClass, factory(config) -> module)``.
-    """
-    if checkpoint.family not in families:
-        known = ", ".join(sorted(families))
-        raise CheckpointError(f"Checkpoint {checkpoint.path} is a '{checkpoint.family}' model; expected one of: {known}.")
-    config_cls, factory = families[checkpoint.family]
-    config = config_from_dict(config_cls, checkpoint.config)
-    model = factory(config)
-    try:
-        model.load_state_dict(checkpoint.state_dict, strict=True)
-    except RuntimeError as error:
-        raise CheckpointError(f"Checkpoint {checkpoint.path} does not match its config: {error}") from None
-    return model.eval()
-
-
 def trained_state_dict(model: torch.nn.Module, frozen_prefix: str) -> dict[str, torch.Tensor]:
     """The tensors training changed: all but the frozen parameters under ``frozen_prefix``.
 
-    Those come back from the pretrained weights at load time (``load_trained_state``).
+    Those come back from the pretrained weights at load time (``load_weights``).
     """
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad and name.startswith(frozen_prefix)}
     return {name: t for name, t in model.state_dict().items() if name not in frozen}
 
 
-def load_trained_state(model: torch.nn.Module, checkpoint: Checkpoint, frozen_prefix: str) -> torch.nn.Module:
-    """Load an export written with ``trained_state_dict``: exactly those tensors, no more, no fewer."""
-    expected = set(trained_state_dict(model, frozen_prefix))
-    given = set(checkpoint.state_dict)
+def load_weights(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], path: Path,
+                 frozen_prefix: str | None = None) -> None:
+    """Load an export's tensors into ``model``: every one of its tensors, no more and no fewer, or, for an
+    export written with ``trained_state_dict(model, frozen_prefix)``, exactly those.
+    """
+    expected = set(trained_state_dict(model, frozen_prefix) if frozen_prefix is not None else model.state_dict())
+    given = set(state_dict)
     if given != expected:
         missing, extra = sorted(expected - given)[:3], sorted(given - expected)[:3]
-        raise CheckpointError(f"{checkpoint.path} does not match its config (missing {missing}, unexpected {extra}).")
-    model.load_state_dict(checkpoint.state_dict, strict=False)
-    return model.eval()
-
-
-def load_partial_export(path: str | Path, family: str, config_cls: type, build: Callable[[Any], torch.nn.Module],
-                        frozen_prefix: str, what: str) -> torch.nn.Module:
-    """Load an export written with ``trained_state_dict``: ``build(config)`` makes the model on its
-    pretrained weights, then exactly the exported tensors are loaded over them.
-
-    ``what`` names the model in the error for an export of another family ("a CCGS model").
-    """
-    checkpoint = load_checkpoint(path)
-    if checkpoint.family != family:
-        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not {what}.")
-    return load_trained_state(build(config_from_dict(config_cls, checkpoint.config)), checkpoint, frozen_prefix)
+        raise CheckpointError(f"Checkpoint {path} does not match its config (missing {missing}, unexpected {extra}).")
+    try:
+        model.load_state_dict(state_dict, strict=frozen_prefix is None)
+    except RuntimeError as error:  # a tensor of the wrong shape
+        raise CheckpointError(f"Checkpoint {path} does not match its config: {error}") from None
 
 
 def config_from_dict(config_cls: type, fields: Mapping[str, Any]) -> Any:

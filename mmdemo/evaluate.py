@@ -19,7 +19,7 @@ from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
 from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
 from mmdemo.retrieval.span_qa_search import SpanQASearchConfig
-from mmdemo.retrieval.index import METHODS, Candidate, CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.corpus_index import METHODS, Candidate, CorpusIndex, RetrievalConfig
 
 RANK_KS = (1, 10, 100)
 CANDIDATE_VIDEOS = 20  # videos searched for spans; 20 x 10 spans covers Rank@100
@@ -49,11 +49,11 @@ def zero_shot_answerer(index: CorpusIndex, method: str) -> Answerer:
 
 
 def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, ccgs_weight: float) -> Answerer:
-    from mmdemo.models.ccgs import load_ccgs
+    from mmdemo.models.factory import CCGS_FAMILY, load_model
     from mmdemo.retrieval.ccgs_search import CCGSSearch
 
     config = CCGSSearchConfig(top_videos=top_videos, ccgs_weight=ccgs_weight)
-    search = CCGSSearch(index, load_ccgs(checkpoint), method="hybrid", config=config)
+    search = CCGSSearch(index, load_model(checkpoint, CCGS_FAMILY), method="hybrid", config=config)
 
     def answer(question: str) -> tuple[list[str], list[Candidate]]:
         result = search.answer(question, top_spans=SPANS_PER_VIDEO * top_videos)
@@ -64,11 +64,11 @@ def ccgs_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, c
 
 def span_qa_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int, reader_weight: float) -> Answerer:
     """The CCGS paper's text-only "Span-Base" pipeline: hybrid first stage, a span QA reader on its top videos."""
-    from mmdemo.models.span_qa import load_span_qa
+    from mmdemo.models.factory import SPAN_QA, load_model
     from mmdemo.retrieval.span_qa_search import SpanQASearch
 
     config = SpanQASearchConfig(top_videos=top_videos, reader_weight=reader_weight)
-    search = SpanQASearch(index, load_span_qa(checkpoint), method="hybrid", config=config)
+    search = SpanQASearch(index, load_model(checkpoint, SPAN_QA), method="hybrid", config=config)
 
     def answer(question: str) -> tuple[list[str], list[Candidate]]:
         result = search.answer(question, top_spans=max(RANK_KS))
@@ -167,7 +167,7 @@ def _run_extractive_qa(args: argparse.Namespace) -> dict:
     Beside it, in the same run, the trivial baseline ``overlap_sentence`` on the same questions."""
     from mmdemo.config import set_offline_environment
     from mmdemo.metrics import squad_scores
-    from mmdemo.models.span_qa import load_span_qa
+    from mmdemo.models.factory import SPAN_QA, load_model
     from mmdemo.squad import load_squad
 
     set_offline_environment()
@@ -175,7 +175,7 @@ def _run_extractive_qa(args: argparse.Namespace) -> dict:
     examples = squad.examples
     if 0 < args.questions < len(examples):  # a seeded sample, in file order, for CPU budgets
         examples = [examples[i] for i in sorted(random.Random(args.seed).sample(range(len(examples)), args.questions))]
-    reader = load_span_qa(args.checkpoint).to(args.device)
+    reader = load_model(args.checkpoint, SPAN_QA).to(args.device)
     v2 = any(e.is_impossible for e in examples)
     predictions = []
     for e in examples:
@@ -211,7 +211,7 @@ def _run_audio_retrieval(args: argparse.Namespace) -> dict:
 
     from mmdemo.config import set_offline_environment
     from mmdemo.metrics import cross_modal_retrieval
-    from mmdemo.models.dual_encoder import AudioTextRetriever
+    from mmdemo.models.audio_text import AudioTextRetriever
     from mmdemo.retrieval.clotho import read_clotho
 
     set_offline_environment()
@@ -288,14 +288,14 @@ def _run_caption(args: argparse.Namespace) -> dict:
     from mmdemo.checkpoint import META_FILE
     from mmdemo.config import set_offline_environment
     from mmdemo.frame_features import load_frame_features
-    from mmdemo.models.captioner import load_captioner
+    from mmdemo.models.factory import CAPTIONER, load_model
 
     set_offline_environment()
     data = Path(args.data)
     clips = read_msrvtt(data / "annotations.json", [args.split])
     if not clips:
         raise InputError(f"{data / 'annotations.json'} has no {args.split!r} clips")
-    model = load_captioner(args.checkpoint).to(args.device).eval()  # refuses anything but a captioner export
+    model = load_model(args.checkpoint, CAPTIONER).to(args.device).eval()  # refuses anything but a captioner export
     meta = json.loads((Path(args.checkpoint) / META_FILE).read_text(encoding="utf-8"))
     mode = args.mode or meta.get("mode", "V")
     max_length = args.max_length or meta.get("config", {}).get("task", {}).get("max_length") or None
@@ -330,10 +330,10 @@ def _run_segmentation(args: argparse.Namespace) -> dict:
     ("pretrained vs scratch", Table 4). A class in neither the labels nor the predictions is null."""
     from mmdemo.cityscapes import TRAIN_CLASSES, read_cityscapes, read_pair
     from mmdemo.metrics import class_iou, confusion_matrix, mean_iou
-    from mmdemo.models.segmentation import load_segmenter
+    from mmdemo.models.factory import SEGMENTATION, load_model
 
     items = read_cityscapes(args.data, args.split)
-    model = load_segmenter(args.checkpoint).to(args.device)  # refuses anything but a segmentation export
+    model = load_model(args.checkpoint, SEGMENTATION).to(args.device)  # refuses anything but a segmentation export
     confusion = np.zeros((len(TRAIN_CLASSES), len(TRAIN_CLASSES)), np.int64)
     for done, item in enumerate(items, 1):
         image, gold = read_pair(item)

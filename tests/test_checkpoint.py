@@ -6,11 +6,11 @@ import torch
 
 from mmdemo.checkpoint import (
     CheckpointError,
-    build_from_checkpoint,
     config_from_dict,
     load_checkpoint,
     save_checkpoint,
 )
+from mmdemo.models.factory import FAMILIES, ModelFamily, load_model
 
 
 @dataclass
@@ -32,7 +32,9 @@ class Tiny(torch.nn.Module):
         self.proj = torch.nn.Linear(config.inner.width, config.hidden)
 
 
-FAMILIES = {"tiny": (TinyConfig, Tiny)}
+@pytest.fixture(autouse=True)
+def tiny_family(monkeypatch):
+    monkeypatch.setitem(FAMILIES, "tiny", ModelFamily(TinyConfig, lambda config, pretrained: Tiny(config), "a tiny model"))
 
 
 def test_round_trip_rebuilds_identical_model(tmp_path):
@@ -42,7 +44,7 @@ def test_round_trip_rebuilds_identical_model(tmp_path):
 
     checkpoint = load_checkpoint(tmp_path / "export")
     assert checkpoint.meta["task"] == "unit" and "date" in checkpoint.meta
-    rebuilt = build_from_checkpoint(checkpoint, FAMILIES)
+    rebuilt = load_model(tmp_path / "export")
     assert rebuilt.config == config
     for name, tensor in model.state_dict().items():
         assert torch.equal(rebuilt.state_dict()[name], tensor)
@@ -87,10 +89,10 @@ def test_not_a_directory(tmp_path):
 def test_unknown_family_and_mismatched_weights(tmp_path):
     save_checkpoint(tmp_path / "a", {"w": torch.zeros(1)}, family="other", config={})
     with pytest.raises(CheckpointError, match="'other' model"):
-        build_from_checkpoint(load_checkpoint(tmp_path / "a"), FAMILIES)
+        load_model(tmp_path / "a")
     save_checkpoint(tmp_path / "b", {"proj.weight": torch.zeros(1)}, family="tiny", config=TinyConfig())
     with pytest.raises(CheckpointError, match="does not match"):
-        build_from_checkpoint(load_checkpoint(tmp_path / "b"), FAMILIES)
+        load_model(tmp_path / "b")
 
 
 def test_unknown_config_field_is_an_error():

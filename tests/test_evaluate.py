@@ -78,10 +78,11 @@ def test_cli_needs_a_task():
 def test_ccgs_method_reads_a_checkpoint_and_reports_all_metrics(fixture_corpus, capsys, tmp_path):
     from mmdemo.checkpoint import save_checkpoint
     from mmdemo.models.ccgs import CCGS, CCGSConfig
+    from mmdemo.models.factory import CCGS_FAMILY
 
     config = CCGSConfig(use_visual=False, plm_layers=1, train_plm_layers=0, hidden=32)
     model = CCGS.from_config(config, pretrained=True)
-    save_checkpoint(tmp_path / "ccgs", model.trained_state_dict(), family="ccgs", config=config, meta={"task": "ccgs"})
+    save_checkpoint(tmp_path / "ccgs", model.trained_state_dict(), family=CCGS_FAMILY, config=config, meta={"task": "ccgs"})
     qfile, subs = fixture_corpus
     argv = ["medvidqa", "--questions", str(qfile), "--subtitles", str(subs), "--method", "ccgs",
             "--checkpoint", str(tmp_path / "ccgs"), "--candidates", "2"]
@@ -101,11 +102,12 @@ def test_ccgs_method_without_checkpoint_is_an_error(fixture_corpus, capsys):
 def span_qa_checkpoint(tmp_path_factory):
     """An untrained span QA export: MiniLM's first layer (frozen) and a fresh head."""
     from mmdemo.checkpoint import save_checkpoint
-    from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig
+    from mmdemo.models.factory import SPAN_QA
+    from mmdemo.models.span_qa import SpanQA, SpanQAConfig
 
     model = SpanQA.from_config(SpanQAConfig(encoder_layers=1, train_layers=0), pretrained=True)
     path = tmp_path_factory.mktemp("span_qa") / "export"
-    save_checkpoint(path, model.trained_state_dict(), family=FAMILY, config=model.config, meta={"task": "extractive-qa"})
+    save_checkpoint(path, model.trained_state_dict(), family=SPAN_QA, config=model.config, meta={"task": "extractive-qa"})
     return path
 
 
@@ -178,14 +180,15 @@ def caption_fixture(tmp_path_factory):
     from safetensors.numpy import save_file
 
     from mmdemo.checkpoint import save_checkpoint
-    from mmdemo.models.captioner import FAMILY, Captioner, CaptionerConfig
+    from mmdemo.models.captioner import Captioner, CaptionerConfig
+    from mmdemo.models.factory import CAPTIONER
 
     tmp_path = tmp_path_factory.mktemp("caption")
     config = CaptionerConfig(frame_dim=16, max_frames=4, text_train_layers=0, max_caption_tokens=8, dim=32, heads=2,
                              ff_dim=64, video_layers=1, cross_layers=1, decoder_layers=1)
     model = Captioner.from_config(config, pretrained=True)
     meta = {"task": "caption", "mode": "V+T", "features": {"model": "random"}}
-    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=FAMILY, config=config, meta=meta)
+    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=CAPTIONER, config=config, meta=meta)
     data = tmp_path / "data"
     (data / "features").mkdir(parents=True)
     ids = [f"val{i}" for i in range(5)]

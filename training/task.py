@@ -6,7 +6,7 @@ schedule, accumulation, clipping, precision, logging, checkpoints, export); the 
 model, the data and what "good" means::
 
     class MyTask(Task):
-        family = "my-model"          # export family: mmdemo builds it from config.json
+        family = MY_MODEL            # a family of mmdemo.models.factory: load_model rebuilds the export
         Config = MyTaskConfig        # dataclass: model config (field `model`) + data options
         selection_metric = "r@1"     # a key of evaluate()'s dict
         selection_mode = "max"       # "max" (higher is better) or "min"

@@ -56,7 +56,7 @@ Read top to bottom:
 4. Decoding: greedy and beam search (beam size, length penalty, maximum length).
 
 Attention is written out (softmax(QK^T / sqrt(d)) V) and the text encoder runs its eager
-attention, because AID-FP-Lite (``training.meltr``) differentiates the backbone's gradient once
+attention, because AID-FP-Lite (``training.aid_fp_lite``) differentiates the backbone's gradient once
 more and torch's fused attention kernels cannot be differentiated twice.
 """
 
@@ -74,8 +74,8 @@ from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
+from mmdemo.models.losses import symmetric_cross_entropy
 
-FAMILY = "univl-captioner"
 # The fixed order of the loss dict and of the loss vector MELTR reads; the primary loss first.
 LOSS_NAMES = ("caption", "joint", "align", "cmlm", "cmfm", "caption_masked", "joint_masked", "align_masked")
 PRIMARY_LOSS = "caption"
@@ -386,7 +386,7 @@ class Captioner(nn.Module):
         t = F.normalize(_mean(text, text_mask.bool()), dim=-1)
         v = F.normalize(_mean(video, frame_mask), dim=-1)
         scale = self.log_scale.exp().clamp(max=self.config.max_logit_scale)
-        return _symmetric_ce(scale * t @ v.T)
+        return symmetric_cross_entropy(scale * t @ v.T)
 
     def align_loss(self, text: torch.Tensor, text_mask: torch.Tensor, video: torch.Tensor,
                    frame_mask: torch.Tensor) -> torch.Tensor:
@@ -584,34 +584,6 @@ def _mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
-def _symmetric_ce(logits: torch.Tensor) -> torch.Tensor:
-    """Mean of the row-wise and column-wise cross-entropy, matching pairs on the diagonal."""
-    targets = torch.arange(logits.shape[0], device=logits.device)
-    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
-
-
 def loss_vector(losses: dict[str, torch.Tensor]) -> torch.Tensor:
     """The (T,) tensor MELTR reads, in ``LOSS_NAMES`` order."""
     return torch.stack([losses[name] for name in LOSS_NAMES])
-
-
-def load_captioner(path: str | Path) -> Captioner:
-    """An export of ``python -m training caption``; frozen text layers come from the pretrained model.
-
-    The export also carries the MELTR module the captioner was fine-tuned with (``MELTR_PREFIX``,
-    written by ``training.tasks.caption``); captioning does not need it, so it is left out here.
-    """
-    from mmdemo.checkpoint import (
-        CheckpointError,
-        config_from_dict,
-        load_checkpoint,
-        load_trained_state,
-    )
-
-    checkpoint = load_checkpoint(path)
-    if checkpoint.family != FAMILY:
-        raise CheckpointError(f"{checkpoint.path} holds a '{checkpoint.family}' model, not a video captioner.")
-    checkpoint.state_dict = {name: t for name, t in checkpoint.state_dict.items() if not name.startswith(MELTR_PREFIX)}
-    config = config_from_dict(CaptionerConfig, checkpoint.config)
-    model = Captioner.from_config(config, pretrained=config.text_train_layers >= 0)
-    return load_trained_state(model, checkpoint, "text.backbone.")

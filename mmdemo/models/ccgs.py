@@ -49,7 +49,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
-from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, resolve_model_path, train_top_layers
+from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, hf_backbone, train_top_layers
 
 NEG = -1e9  # logit of a masked span: exp() underflows to exactly 0 in float32
 
@@ -193,6 +193,53 @@ def frame_alignment(times: Sequence[tuple[float, float]], frame_times: np.ndarra
         else:
             align[i, np.abs(frame_times - 0.5 * (start + end)).argmin()] = 1.0
     return align
+
+
+def _frame_times(video: VideoInput, m: int) -> np.ndarray:
+    if video.frame_times is not None:
+        times = np.asarray(video.frame_times, dtype=np.float64)
+        if len(times) != m:
+            raise ValueError(f"video {video.video_id!r}: {m} frames but {len(times)} frame times")
+        return times
+    duration = video.duration if video.duration is not None else max(end for _, end in video.times)
+    return (np.arange(m) + 0.5) * duration / m  # frame centres, evenly spread over the video
+
+
+def pad_windows(windows: list[Window], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Windows as (W, L) input ids, attention mask and token types (0 question, 1 subtitles), padded to the longest."""
+    length = max(len(w.input_ids) for w in windows)
+    input_ids = torch.full((len(windows), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(windows), length), dtype=torch.long)
+    types = torch.zeros((len(windows), length), dtype=torch.long)
+    for i, w in enumerate(windows):
+        input_ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
+        attention[i, : len(w.input_ids)] = 1
+        types[i, w.question_len + 2 : len(w.input_ids)] = 1
+    return input_ids, attention, types
+
+
+def flat_positions(rows: list[list[tuple[int, int]]], length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per pair, its (window, position) tokens as indices into the flattened (W * L) hidden states, and a mask."""
+    width = max(1, max(len(r) for r in rows))
+    index = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.bool)
+    for n, r in enumerate(rows):
+        for j, (w, pos) in enumerate(r):
+            index[n, j], mask[n, j] = w * length + pos, True
+    return index, mask
+
+
+def pad_visual(feats: list[torch.Tensor], aligns: list[np.ndarray], sentences: int
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame features (Nv, F, d) padded to the most frames, their mask, and the (Nv, R, F) sentence alignments."""
+    frames = max(len(v) for v in feats)
+    visual = torch.zeros((len(feats), frames, feats[0].shape[1]))
+    mask = torch.zeros((len(feats), frames), dtype=torch.bool)
+    align = torch.zeros((len(feats), sentences, frames))
+    for i, (f, a) in enumerate(zip(feats, aligns)):
+        visual[i, : len(f)], mask[i, : len(f)] = f, True
+        align[i, : a.shape[0], : a.shape[1]] = torch.from_numpy(a)
+    return visual, mask, align
 
 
 # ----------------------------------------------------------------------------------------------
@@ -362,15 +409,7 @@ class CCGS(nn.Module):
     @classmethod
     def from_config(cls, config: CCGSConfig = CCGSConfig(), pretrained: bool = True) -> "CCGS":
         """Pretrained PLM weights, or random ones of the same architecture (tests, checkpoint loading)."""
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        path = resolve_model_path(config.text_encoder)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        plm_cfg = AutoConfig.from_pretrained(path)
-        if config.plm_layers:
-            plm_cfg.num_hidden_layers = config.plm_layers
-        plm = AutoModel.from_pretrained(path, config=plm_cfg) if pretrained else AutoModel.from_config(plm_cfg)
-        return cls(config, plm, tokenizer)
+        return cls(config, *hf_backbone(config.text_encoder, pretrained, config.plm_layers))
 
     @property
     def device(self) -> torch.device:
@@ -382,65 +421,46 @@ class CCGS(nn.Module):
         """B questions, each with the same number G of candidate videos (positive first when training)."""
         if len(questions) != len(videos) or len({len(v) for v in videos}) > 1 or not videos or not videos[0]:
             raise ValueError("prepare needs one equally long, non-empty list of videos per question")
-        b, g = len(videos), len(videos[0])
-        tok = self.tokenizer
         windows: list[Window] = []
-        sent_flat: list[list[int]] = []
-        quest_flat: list[list[int]] = []
+        sentence_rows: list[list[tuple[int, int]]] = []  # per pair: (window, position) of each sentence
+        question_rows: list[list[tuple[int, int]]] = []  # per pair: (window, position) of each question token
         visual_rows, visual_feats, visual_aligns = [], [], []
         for question, group in zip(questions, videos):
-            q_ids = tok(question, add_special_tokens=False)["input_ids"][: self.config.max_question_tokens]
+            q_ids = self.tokenizer(question, add_special_tokens=False)["input_ids"][: self.config.max_question_tokens]
             for video in group:
                 if len(video.times) != len(video.sentences):
                     raise ValueError(f"video {video.video_id!r}: {len(video.sentences)} sentences but {len(video.times)} times")
-                s_ids = tok(list(video.sentences), add_special_tokens=False)["input_ids"] if video.sentences else []
+                s_ids = self.tokenizer(list(video.sentences), add_special_tokens=False)["input_ids"] if video.sentences else []
                 wins = pack_windows(q_ids, s_ids, cls_id=self.cls_id, sep_id=self.sep_id, boundary_id=self.boundary_id,
                                     max_len=self.max_len, overlap=self.config.window_overlap)
                 base = len(windows)
                 windows += wins
-                sent_flat.append([(base + w, wins[w].boundaries[slot]) for w, slot in sentence_owners(wins, len(s_ids))])
-                quest_flat.append([(base, 1 + j) for j in range(len(q_ids))])
+                sentence_rows.append([(base + w, wins[w].boundaries[slot]) for w, slot in sentence_owners(wins, len(s_ids))])
+                question_rows.append([(base, 1 + j) for j in range(len(q_ids))])
                 if video.visual is not None and self.fusion is not None and len(video.sentences):
-                    visual = video.visual if isinstance(video.visual, torch.Tensor) else torch.from_numpy(np.asarray(video.visual))
-                    visual = visual.detach().float().cpu()
-                    if visual.ndim != 2 or visual.shape[1] != self.config.visual_dim:
-                        raise ValueError(f"visual features must be (m, {self.config.visual_dim}), got {tuple(visual.shape)}")
-                    visual_rows.append(len(sent_flat) - 1)
+                    visual = self._visual_features(video)
+                    visual_rows.append(len(sentence_rows) - 1)
                     visual_feats.append(visual)
                     visual_aligns.append(frame_alignment(video.times, _frame_times(video, len(visual))))
 
-        length = max(len(w.input_ids) for w in windows)
-        input_ids = torch.full((len(windows), length), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(windows), length), dtype=torch.long)
-        types = torch.zeros((len(windows), length), dtype=torch.long)
-        for i, w in enumerate(windows):
-            input_ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
-            attention[i, : len(w.input_ids)] = 1
-            types[i, w.question_len + 2 : len(w.input_ids)] = 1
-
-        def flat(rows: list[list[tuple[int, int]]]) -> tuple[torch.Tensor, torch.Tensor]:
-            width = max(1, max(len(r) for r in rows))
-            index = torch.zeros((len(rows), width), dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.bool)
-            for n, r in enumerate(rows):
-                for j, (w, pos) in enumerate(r):
-                    index[n, j], mask[n, j] = w * length + pos, True
-            return index, mask
-
-        sentence_index, sentence_mask = flat(sent_flat)
-        question_index, question_mask = flat(quest_flat)
+        input_ids, attention, types = pad_windows(windows, self.pad_id)
+        length = input_ids.shape[1]
+        sentence_index, sentence_mask = flat_positions(sentence_rows, length)
+        question_index, question_mask = flat_positions(question_rows, length)
         visual = visual_mask = visual_align = rows = None
         if visual_rows:
-            r, f = sentence_index.shape[1], max(len(v) for v in visual_feats)
-            visual = torch.zeros((len(visual_rows), f, self.config.visual_dim))
-            visual_mask = torch.zeros((len(visual_rows), f), dtype=torch.bool)
-            visual_align = torch.zeros((len(visual_rows), r, f))
-            for i, (feats, align) in enumerate(zip(visual_feats, visual_aligns)):
-                visual[i, : len(feats)], visual_mask[i, : len(feats)] = feats, True
-                visual_align[i, : align.shape[0], : align.shape[1]] = torch.from_numpy(align)
+            visual, visual_mask, visual_align = pad_visual(visual_feats, visual_aligns, sentence_index.shape[1])
             rows = torch.tensor(visual_rows, dtype=torch.long)
         return CCGSInputs(input_ids, attention, types, sentence_index, sentence_mask, question_index, question_mask,
-                          visual, visual_mask, visual_align, rows, (b, g))
+                          visual, visual_mask, visual_align, rows, (len(videos), len(videos[0])))
+
+    def _visual_features(self, video: VideoInput) -> torch.Tensor:
+        """A video's (m, visual_dim) frame embeddings as a float CPU tensor, checked."""
+        visual = video.visual if isinstance(video.visual, torch.Tensor) else torch.from_numpy(np.asarray(video.visual))
+        visual = visual.detach().float().cpu()
+        if visual.ndim != 2 or visual.shape[1] != self.config.visual_dim:
+            raise ValueError(f"visual features must be (m, {self.config.visual_dim}), got {tuple(visual.shape)}")
+        return visual
 
     # -- forward --------------------------------------------------------------------------------
 
@@ -477,25 +497,8 @@ class CCGS(nn.Module):
         return rank_spans(matrices, k=k, max_span=max_span, times=[v.times for v in videos])
 
 
-def _frame_times(video: VideoInput, m: int) -> np.ndarray:
-    if video.frame_times is not None:
-        times = np.asarray(video.frame_times, dtype=np.float64)
-        if len(times) != m:
-            raise ValueError(f"video {video.video_id!r}: {m} frames but {len(times)} frame times")
-        return times
-    duration = video.duration if video.duration is not None else max(end for _, end in video.times)
-    return (np.arange(m) + 0.5) * duration / m  # frame centres, evenly spread over the video
-
-
 # ----------------------------------------------------------------------------------------------
 # Decoding
-
-
-def load_ccgs(path: str | Any) -> CCGS:
-    """A CCGS export; a partly frozen one is rebuilt on the pretrained PLM it was trained from."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, "ccgs", CCGSConfig, lambda config: CCGS.from_config(config, pretrained=config.train_plm_layers >= 0), "plm.", "CCGS")
 
 
 def span_targets(times: Sequence[tuple[float, float]], start: float, end: float) -> tuple[int, int]:

@@ -8,7 +8,7 @@ Any other Hugging Face id works when it is in the local cache or the hub is reac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,19 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def hf_backbone(name: str, pretrained: bool, layers: int = 0) -> tuple[nn.Module, Any]:
+    """A Hugging Face encoder and its tokenizer: pretrained weights, or random ones of the same
+    architecture (offline tests, loading an export); ``layers`` > 0 keeps only the first that many."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    path = resolve_model_path(name)
+    config = AutoConfig.from_pretrained(path)
+    if layers:
+        config.num_hidden_layers = layers
+    backbone = AutoModel.from_pretrained(path, config=config) if pretrained else AutoModel.from_config(config)
+    return backbone, AutoTokenizer.from_pretrained(path)
+
+
 class TextEncoder(nn.Module):
     """Transformer backbone + pooling; ``encode`` is the one call most code needs."""
 
@@ -48,14 +61,7 @@ class TextEncoder(nn.Module):
     @classmethod
     def from_config(cls, config: TextEncoderConfig = TextEncoderConfig(), pretrained: bool = True) -> "TextEncoder":
         """Load pretrained weights, or random ones from the same architecture (fast offline tests)."""
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        path = resolve_model_path(config.name)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        if pretrained:
-            backbone = AutoModel.from_pretrained(path)
-        else:
-            backbone = AutoModel.from_config(AutoConfig.from_pretrained(path))
+        backbone, tokenizer = hf_backbone(config.name, pretrained)
         return cls(config, backbone.eval(), tokenizer)
 
     @property
@@ -169,9 +175,16 @@ class ImageEncoder(nn.Module):
         with torch.random.fork_rng(devices=[]):  # leaves the caller's random stream untouched
             torch.manual_seed(config.seed)
             model = open_clip.create_model(config.model, pretrained=config.pretrained or None)
-        mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
-        std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
-        return cls(config, model.visual, mean, std)
+        return cls.from_clip(config, model.visual)
+
+    @classmethod
+    def from_clip(cls, config: ImageEncoderConfig, visual: nn.Module) -> "ImageEncoder":
+        """An open_clip image tower with its own normalisation (OpenAI's statistics where it names none)."""
+        import open_clip
+
+        mean = getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
+        std = getattr(visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
+        return cls(config, visual, mean, std)
 
     @classmethod
     def _efficientnet(cls, config: ImageEncoderConfig) -> "ImageEncoder":

@@ -14,7 +14,7 @@ Models" (../shared/papers/meltr-meta-loss-transformer.txt), section 4.1. Read to
    feed-forward, no dropout (as PyTorch's TransformerEncoderLayer in the authors' release,
    which they run in eval mode). The attention is written out (softmax(QK^T / sqrt(d_h)) V)
    because torch's fused attention kernels cannot be differentiated twice, and AID-FP-Lite
-   (training/meltr.py) differentiates through MELTR's gradient.
+   (training/aid_fp_lite.py) differentiates through MELTR's gradient.
 5. Pooling (section 4.1, "pooled to a scalar loss value"): the mean of the T output tokens,
    then Linear(d, 1) without bias (the release's pooling). No output activation: the unified
    loss L_aux = M(L; phi) of eq. (4) is any real number.
@@ -26,7 +26,7 @@ starts is ``MELTRConfig.init``: PyTorch's initialisation, or fitted to a scaled 
 Analysis (section 5.2): ``loss_weights`` is Figure 4's weight of each task, dM/dL_t at the
 current losses; ``transformation_curves`` is Figure 3, M as one input loss sweeps a grid while
 the others stay fixed. Both take any callable from loss vectors to a loss, so the baselines
-(``training.meltr.LossCombiner``) can be drawn the same way.
+(``training.aid_fp_lite.LossCombiner``) can be drawn the same way.
 """
 
 from __future__ import annotations

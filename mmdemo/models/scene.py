@@ -20,28 +20,27 @@ Read top to bottom:
    a clip's mean frame embedding is compared with them, scaled by CLIP's logit scale.
 6. ``focal_loss`` (section 3, gamma 2) and ``segment_average`` (section 2.4: a clip's
    confidences are the mean over its 1 s segments or its frames).
-7. ``load_scene_model``: one trained model back from its export (``FAMILIES``).
+7. ``SceneModel``: a trained model with its ensemble name and class names, as
+   ``mmdemo.models.factory.load_model`` gives a scene export back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
 from mmdemo.media.spectrogram import MelSpectrogram, deltas
 
 # Table 2 backbones as timm names. Built with 10 classes they have Table 5's parameter counts
 # (regnetx_064 24.60M, resnest50d 25.45M, hrnet_w18 19.27M), which is how the names were chosen.
 AUDIO_BACKBONES = {"A01": "regnetx_064", "A02": "resnest50d", "A03": "tf_efficientnet_b1.ns_jft_in1k"}
 FRAME_BACKBONES = {"V01": "regnetx_064", "V02": "resnest50d", "V03": "hrnet_w18"}
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # timm's defaults
 
 
 def create_backbone(name: str, num_classes: int, pretrained: bool) -> nn.Module:
@@ -207,16 +206,12 @@ def each_image(transform: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return torch.stack([transform(image) for image in images])
 
 
-class Normalize(nn.Module):
-    """(x - mean) / std per channel with the backbone's own ImageNet statistics."""
+def backbone_normalize(backbone: nn.Module) -> nn.Module:
+    """(x - mean) / std per channel with a timm backbone's own statistics (ImageNet's where it names none)."""
+    from torchvision.transforms import v2
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (images - self.mean) / self.std
+    stats = backbone.pretrained_cfg
+    return v2.Normalize(list(stats.get("mean", IMAGENET_MEAN)), list(stats.get("std", IMAGENET_STD)))
 
 
 class FrameSceneModel(nn.Module):
@@ -228,8 +223,7 @@ class FrameSceneModel(nn.Module):
 
         self.config = config
         self.backbone = create_backbone(config.backbone, config.num_classes, config.pretrained)
-        cfg = self.backbone.pretrained_cfg
-        self.normalize = Normalize(cfg.get("mean", (0.485, 0.456, 0.406)), cfg.get("std", (0.229, 0.224, 0.225)))
+        self.normalize = backbone_normalize(self.backbone)
         self.augment = v2.Compose([  # section 3, on [0, 1] images
             v2.RandomAffine(config.affine_degrees, translate=config.affine_translate, scale=config.affine_scale),
             v2.ColorJitter(*config.color_jitter),
@@ -359,9 +353,7 @@ class ZeroShotCLIP(nn.Module):
         with torch.no_grad():
             text = model.encode_text(tokenizer(class_prompts(classes, config.prompt)))
             scale = model.logit_scale.exp().item()
-        mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
-        std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
-        image_encoder = ImageEncoder(ImageEncoderConfig(model=config.model, pretrained=config.pretrained), model.visual, mean, std)
+        image_encoder = ImageEncoder.from_clip(ImageEncoderConfig(model=config.model, pretrained=config.pretrained), model.visual)
         return cls(config, text, scale, image_encoder)
 
     def forward(self, frame_embeddings: torch.Tensor) -> torch.Tensor:
@@ -403,17 +395,6 @@ def segment_average(logits: torch.Tensor, clip_index: torch.Tensor | None = None
     return sums / counts[:, None].to(sums.dtype)
 
 
-# ----------------------------------------------------------------------------------------------
-# Exports (written by ``python -m training scene``)
-
-# Export family -> (config class, model class, the model's name in an ensemble)
-FAMILIES: dict[str, tuple[type, type[nn.Module], str]] = {
-    "scene-audio": (AudioSceneConfig, AudioSceneModel, "audio"),
-    "scene-frames": (FrameSceneConfig, FrameSceneModel, "frames"),
-    "scene-fusion": (FusionConfig, CLIPLateFusion, "fusion"),
-}
-
-
 @dataclass
 class SceneModel:
     """A trained scene model: its ensemble name ("audio", "frames" or "fusion"), the module, its classes."""
@@ -421,21 +402,3 @@ class SceneModel:
     name: str
     model: nn.Module
     classes: tuple[str, ...]
-
-
-def _build_for_loading(model_cls: type[nn.Module], config):
-    """A model to load an export into: timm backbones without ImageNet weights (the export has all)."""
-    return model_cls(replace(config, pretrained=False) if hasattr(config, "backbone") else config)
-
-
-def load_scene_model(path: str | Path) -> SceneModel:
-    """Rebuild a scene export in eval mode; the class names come from its meta.json."""
-    checkpoint = load_checkpoint(path)
-    builders = {family: (config_cls, partial(_build_for_loading, model_cls))
-                for family, (config_cls, model_cls, _) in FAMILIES.items()}
-    model = build_from_checkpoint(checkpoint, builders)
-    classes = checkpoint.meta.get("classes")
-    if not isinstance(classes, list) or len(classes) != model.config.num_classes:
-        raise CheckpointError(f"Checkpoint {checkpoint.path}: meta.json needs 'classes', a list of "
-                              f"{model.config.num_classes} class names (one per output).")
-    return SceneModel(FAMILIES[checkpoint.family][2], model, tuple(classes))

@@ -8,9 +8,8 @@ Read top to bottom:
 2. ``HRNetSegmenter``: the backbone's four parallel branches (1/4 to 1/32 of the input), each
    upsampled to the 1/4 branch and concatenated, then the HRNetV2 head of Wang et al. [22]
    (1x1 conv-BN-ReLU, 1x1 conv to the 19 classes), upsampled back to the input's size.
-   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``).
-3. ``colorize`` / ``overlay``: label maps in the Cityscapes colours, blended over the frames.
-4. ``load_segmenter``: a trained model back from its export.
+   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``); the UI colours
+   them (``mmdemo.ui.plots.overlay``).
 """
 
 from __future__ import annotations
@@ -23,11 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, TRAIN_COLORS
-from mmdemo.models.scene import Normalize, frames_to_tensor
+from mmdemo.cityscapes import TRAIN_CLASSES
+from mmdemo.models.scene import backbone_normalize, frames_to_tensor
 
-FAMILY = "segmentation-hrnet"
 BRANCHES = (1, 2, 3, 4)  # timm feature indices of HRNet's four branch outputs (0 is the stem)
 STRIDE = 32  # the lowest branch is 1/32 of the input; HRNet's fusions need sizes divisible by it
 
@@ -78,8 +75,7 @@ class HRNetSegmenter(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = hrnet_branches(config)
-        stats = self.backbone.pretrained_cfg
-        self.normalize = Normalize(stats.get("mean", (0.485, 0.456, 0.406)), stats.get("std", (0.229, 0.224, 0.225)))
+        self.normalize = backbone_normalize(self.backbone)
         width = sum(self.backbone.feature_info.channels())  # 270 for W18: 18 + 36 + 72 + 144
         self.head = nn.Sequential(
             nn.Conv2d(width, width, kernel_size=1),
@@ -108,42 +104,3 @@ class HRNetSegmenter(nn.Module):
                 for i in range(0, len(frames), batch_size)]
         return np.concatenate(maps) if maps else np.zeros(frames.shape[:3], np.uint8)
 
-
-# ----------------------------------------------------------------------------------------------
-# Showing label maps
-
-PALETTE = np.zeros((256, 3), np.uint8)  # train id -> RGB; IGNORE_INDEX and unused ids stay black
-PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
-
-
-def colorize(label_maps: np.ndarray) -> np.ndarray:
-    """(..., H, W) uint8 train ids -> (..., H, W, 3) uint8 in the Cityscapes colours."""
-    return PALETTE[label_maps]
-
-
-def overlay(frames: np.ndarray, label_maps: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Frames with their label maps' colours blended in at ``alpha``; ignored pixels stay as they are."""
-    if frames.shape[:-1] != label_maps.shape:
-        raise ValueError(f"frames {frames.shape} and label maps {label_maps.shape} differ in size")
-    blend = (1.0 - alpha) * frames + alpha * colorize(label_maps)
-    blended = np.where((label_maps == IGNORE_INDEX)[..., None], frames, blend)
-    return np.clip(np.round(blended), 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------------------------
-# Exports (written by ``python -m training segmentation``)
-
-
-def _build_for_loading(config: SegmentationConfig) -> HRNetSegmenter:
-    return HRNetSegmenter(replace(config, pretrained=False))  # the export holds every weight: no download
-
-
-def load_segmenter(path: str | Path) -> HRNetSegmenter:
-    """Rebuild a segmentation export in eval mode."""
-    checkpoint = load_checkpoint(path)
-    model = build_from_checkpoint(checkpoint, {FAMILY: (SegmentationConfig, _build_for_loading)})
-    classes = checkpoint.meta.get("classes")
-    if classes != list(TRAIN_CLASSES):
-        raise CheckpointError(f"Checkpoint {checkpoint.path}: meta.json 'classes' must be the 19 Cityscapes "
-                              f"train classes in train-id order; got {classes!r}.")
-    return model

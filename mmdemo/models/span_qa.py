@@ -35,9 +35,8 @@ from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
 from mmdemo.errors import InputError
-from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, resolve_model_path, train_top_layers
+from mmdemo.models.encoders import BUNDLED_MINILM, drop_pooler, hf_backbone, train_top_layers
 
-FAMILY = "span-qa"
 
 
 @dataclass(frozen=True)
@@ -188,17 +187,9 @@ class SpanQA(nn.Module):
     def from_config(cls, config: SpanQAConfig = SpanQAConfig(), pretrained: bool = True) -> "SpanQA":
         """Pretrained encoder weights, or random ones of the same architecture; a random encoder is
         trained and exported whole (its lower layers could never be rebuilt from anywhere)."""
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        path = resolve_model_path(config.encoder)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        enc_cfg = AutoConfig.from_pretrained(path)
-        if config.encoder_layers:
-            enc_cfg.num_hidden_layers = config.encoder_layers
         if not pretrained:
             config = replace(config, train_layers=-1)
-        encoder = AutoModel.from_pretrained(path, config=enc_cfg) if pretrained else AutoModel.from_config(enc_cfg)
-        return cls(config, encoder, tokenizer)
+        return cls(config, *hf_backbone(config.encoder, pretrained, config.encoder_layers))
 
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """What training changed: everything, or (top layers only) all but the frozen encoder."""
@@ -277,12 +268,3 @@ class SpanQA(nn.Module):
         transcript = Transcript.join(sentences)
         return [SentenceSpan(span.text, *transcript.sentences_in(span.start, span.end), span.score)
                 for span in self.answer(question, transcript.text, top_k=top_k) if span.end > span.start]
-
-
-def load_span_qa(path: Any) -> SpanQA:
-    """A span QA export; a partly frozen one is rebuilt on the pretrained encoder it was trained from."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, FAMILY, SpanQAConfig,
-                               lambda config: SpanQA.from_config(config, pretrained=config.train_layers >= 0),
-                               "encoder.", "a span QA reader")

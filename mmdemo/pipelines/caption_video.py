@@ -104,15 +104,15 @@ class VideoCaptioner:
             if self._model is None:
                 if not self.available():
                     raise InputError(f"No captioning model is installed (expected an export at {self.checkpoint_path}).")
-                from mmdemo.models.captioner import load_captioner
                 from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
+                from mmdemo.models.factory import CAPTIONER, load_model
 
                 features = self.meta().get("features", {})
                 config = ImageEncoderConfig(model=features.get("model", ImageEncoderConfig.model),
                                             pretrained=features.get("pretrained", ""),
                                             seed=int(features.get("seed", ImageEncoderConfig.seed)))
                 self._encoder = ImageEncoder.from_config(config).to(self.settings.device)
-                self._model = load_captioner(self.checkpoint_path).to(self.settings.device)
+                self._model = load_model(self.checkpoint_path, CAPTIONER).to(self.settings.device)
             fps = float(self.meta().get("features", {}).get("fps", DEFAULT_FPS))
             return self._model, self._encoder, fps
 

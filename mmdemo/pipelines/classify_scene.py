@@ -3,7 +3,7 @@
 A checkpoint set is a folder (``<checkpoint root>/scene/`` for the app) holding ``audio/``,
 ``frames/`` and ``fusion/``, exports of ``python -m training scene`` (each optional), and
 ``ensemble.json``: the ``EnsembleConfig`` with its class-wise selection table, fitted on the
-val split by ``python -m training.tasks.scene_ensemble``. Without that file every rule of
+val split by ``python -m training.fit_scene_ensemble``. Without that file every rule of
 section 2.4 runs, with no selection table (every model for every class).
 
 A clip is decoded once: its sound at 48 kHz, cut into 1 s segments (section 2.1), and its
@@ -129,7 +129,7 @@ class SceneClassifier:
     def _load_models(self) -> dict[str, SceneModel]:
         from mmdemo.checkpoint import CheckpointError
         from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
-        from mmdemo.models.scene import load_scene_model
+        from mmdemo.models.factory import SCENE_FAMILIES, load_model
 
         names = self.installed()
         if not names:
@@ -137,7 +137,7 @@ class SceneClassifier:
                              f"exports under {self.root}).")
         models = {}
         for name in names:
-            loaded = load_scene_model(self.root / name)
+            loaded = load_model(self.root / name, tuple(SCENE_FAMILIES.values()))
             if loaded.name != name:
                 raise CheckpointError(f"{self.root / name} holds a '{loaded.name}' model, not a '{name}' one.")
             loaded.model.to(self.settings.device)

@@ -42,11 +42,11 @@ from mmdemo.retrieval.corpus import Video
 from mmdemo.speech.transcriber import Transcriber
 
 if TYPE_CHECKING:  # imported when first needed: it pulls in torch, which would slow app start-up
-    from mmdemo.retrieval.index import CorpusIndex
+    from mmdemo.retrieval.corpus_index import CorpusIndex
 
 log = logging.getLogger(__name__)
 
-METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
+METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.corpus_index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
 SPAN_QA_DIR = "span_qa"  # a span QA export there picks the answer sentences inside the span
 HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
@@ -295,18 +295,18 @@ class AnswerLocator:
 
     def ccgs(self):
         """The trained CCGS localizer, or None when no CCGS export is installed."""
-        from mmdemo.models.ccgs import load_ccgs
+        from mmdemo.models.factory import CCGS_FAMILY, load_model
 
-        return self._optional_export(CCGS_DIR, load_ccgs)
+        return self._optional_export(CCGS_DIR, lambda path: load_model(path, CCGS_FAMILY))
 
     def span_qa_path(self) -> Path:
         return self.settings.checkpoint_root / SPAN_QA_DIR
 
     def span_qa(self):
         """The extractive span QA reader, or None when no span QA export is installed."""
-        from mmdemo.models.span_qa import load_span_qa
+        from mmdemo.models.factory import SPAN_QA, load_model
 
-        return self._optional_export(SPAN_QA_DIR, load_span_qa)
+        return self._optional_export(SPAN_QA_DIR, lambda path: load_model(path, SPAN_QA))
 
     def _optional_export(self, name: str, load: Callable[[Path], Any]):
         """The model exported under ``<checkpoints>/<name>``, loaded once on first use; None when absent.
@@ -350,7 +350,7 @@ class AnswerLocator:
         return CCGSSearch(index, model, METHOD)
 
     def corpus_index(self) -> CorpusIndex:
-        from mmdemo.retrieval.index import CorpusIndex
+        from mmdemo.retrieval.corpus_index import CorpusIndex
 
         encoder = self.encoder()
         with self._load_lock:
@@ -400,7 +400,7 @@ class AnswerLocator:
         question = check_question(question, self.settings)
         top_k = max(1, min(int(top_k), MAX_TOP_K))
         per_video = max(1, min(int(per_video), top_k))
-        from mmdemo.retrieval.index import CorpusIndex
+        from mmdemo.retrieval.corpus_index import CorpusIndex
 
         if video_path or subtitle_path:
             report(0.0, desc="Reading your upload")

@@ -26,7 +26,7 @@ from mmdemo.pipelines.locate_answer import Progress
 from mmdemo.pipelines.text_input import check_text
 
 if TYPE_CHECKING:  # imported when first needed: they pull in torch and faiss
-    from mmdemo.models.dual_encoder import AudioTextRetriever
+    from mmdemo.models.audio_text import AudioTextRetriever
     from mmdemo.retrieval.vector_index import VectorIndex
 
 CHECKPOINT_DIR = "audio_retrieval"  # the dual encoder export under the checkpoint root
@@ -101,7 +101,7 @@ class AudioSearch:
             if self._retriever is None:
                 if not self.checkpoint_path.is_dir():
                     raise InputError(f"No audio search model is installed (expected an export at {self.checkpoint_path}).")
-                from mmdemo.models.dual_encoder import AudioTextRetriever
+                from mmdemo.models.audio_text import AudioTextRetriever
 
                 self._retriever = AudioTextRetriever.load(self.checkpoint_path, device=self.settings.device)
             return self._retriever

@@ -1,4 +1,4 @@
-"""What is where in these frames? Cityscapes' 19 classes per pixel, as colour overlays.
+"""What is where in these frames? Cityscapes' 19 classes per pixel (the UI shows them as colour overlays).
 
 The app shows it on the frames the scene classifier sampled (the Scene tab's "Show
 segmentation"). The model is the export in ``<checkpoint root>/segmentation/``, written by
@@ -25,13 +25,12 @@ if TYPE_CHECKING:  # imported when first needed: it pulls in torch and timm
     from mmdemo.models.segmentation import HRNetSegmenter
 
 CHECKPOINT_DIR = "segmentation"  # the export under the checkpoint root
-OVERLAY_ALPHA = 0.5  # how strongly the class colours cover the frame
 
 
 @dataclass
 class SegmentationResult:
     labels: np.ndarray  # (F, H, W) uint8 Cityscapes train ids
-    overlays: np.ndarray  # (F, H, W, 3) uint8 frames with the class colours blended in
+    frames: np.ndarray  # (F, H, W, 3) uint8 RGB frames the labels are of
     shares: list[dict[str, float]]  # per frame: class -> share of its pixels, largest first
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "segment"
 
@@ -70,18 +69,17 @@ class FrameSegmenter:
     def model(self) -> HRNetSegmenter:
         with self._load_lock:
             if self._model is None:
-                from mmdemo.models.segmentation import load_segmenter
+                from mmdemo.models.factory import SEGMENTATION, load_model
 
                 if not self.available():
                     raise InputError(f"No segmentation model is installed (expected an export of "
                                      f"python -m training segmentation in {self.root}).")
-                self._model = load_segmenter(self.root).to(self.settings.device)
+                self._model = load_model(self.root, SEGMENTATION).to(self.settings.device)
             return self._model
 
     def run(self, frames: np.ndarray) -> SegmentationResult:
         """Segment (F, H, W, 3) uint8 RGB frames; InputError when there are none."""
         from mmdemo.cityscapes import TRAIN_CLASSES
-        from mmdemo.models.segmentation import overlay
 
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
@@ -90,5 +88,5 @@ class FrameSegmenter:
         started = time.perf_counter()
         labels = model.predict(frames)
         timings = {"segment": time.perf_counter() - started}
-        return SegmentationResult(labels, overlay(frames, labels, OVERLAY_ALPHA),
+        return SegmentationResult(labels, frames,
                                   [class_shares(m, TRAIN_CLASSES) for m in labels], timings)

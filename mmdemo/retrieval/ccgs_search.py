@@ -18,7 +18,7 @@ import torch
 from mmdemo.metrics import temporal_iou
 from mmdemo.models.ccgs import CCGS, VideoInput, rank_spans, video_scores
 from mmdemo.retrieval.fusion import minmax
-from mmdemo.retrieval.index import Candidate, CorpusIndex
+from mmdemo.retrieval.corpus_index import Candidate, CorpusIndex
 
 
 @dataclass(frozen=True)

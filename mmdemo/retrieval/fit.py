@@ -31,7 +31,7 @@ from mmdemo.models.encoders import TextEncoder
 from mmdemo.retrieval.confidence import CalibrationConfig, probability, video_features
 from mmdemo.retrieval.corpus import Video, spread_to_captions
 from mmdemo.retrieval.fusion import weighted_sum
-from mmdemo.retrieval.index import CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.corpus_index import CorpusIndex, RetrievalConfig
 from mmdemo.retrieval.localizer import LocalizerConfig, best_spans, caption_relevance
 
 WINDOW_SECONDS = (15.0, 30.0, 60.0)

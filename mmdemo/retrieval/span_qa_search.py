@@ -22,7 +22,7 @@ from mmdemo.models.ccgs import span_to_time
 from mmdemo.models.span_qa import SpanQA
 from mmdemo.retrieval.ccgs_search import distinct
 from mmdemo.retrieval.fusion import minmax
-from mmdemo.retrieval.index import Candidate, CorpusIndex
+from mmdemo.retrieval.corpus_index import Candidate, CorpusIndex
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_COLORS
+
 ANSWER_COLOUR = "#16a34a"
 OTHER_COLOUR = "#94a3b8"
 LINE_COLOUR = "#2563eb"
@@ -154,3 +156,23 @@ def meltr_curves_figure(tasks: list[str], curves: dict[str, Any]) -> go.Figure |
                       title=f"after epoch {curves.get('epoch', 0) + 1}", height=340,
                       margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+# Segmentation: Cityscapes train id -> RGB; IGNORE_INDEX and unused ids stay black
+PALETTE = np.zeros((256, 3), np.uint8)
+PALETTE[: len(TRAIN_COLORS)] = TRAIN_COLORS
+OVERLAY_ALPHA = 0.5  # how strongly the class colours cover a segmented frame
+
+
+def colorize(label_maps: np.ndarray) -> np.ndarray:
+    """(..., H, W) uint8 Cityscapes train ids -> (..., H, W, 3) uint8 in the Cityscapes colours."""
+    return PALETTE[label_maps]
+
+
+def overlay(frames: np.ndarray, label_maps: np.ndarray, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
+    """Frames with their label maps' colours blended in at ``alpha``; ignored pixels stay as they are."""
+    if frames.shape[:-1] != label_maps.shape:
+        raise ValueError(f"frames {frames.shape} and label maps {label_maps.shape} differ in size")
+    blend = (1.0 - alpha) * frames + alpha * colorize(label_maps)
+    blended = np.where((label_maps == IGNORE_INDEX)[..., None], frames, blend)
+    return np.clip(np.round(blended), 0, 255).astype(np.uint8)

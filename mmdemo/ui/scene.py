@@ -16,7 +16,7 @@ from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
 from mmdemo.pipelines.segment_frames import FrameSegmenter, SegmentationResult
 from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.failures import shows_errors
-from mmdemo.ui.plots import scene_probabilities_figure
+from mmdemo.ui.plots import overlay, scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
 TRAINING_NOTE = ("*What the models know:* all three were trained on synthetic scenes only (generated clips of "
@@ -42,7 +42,7 @@ def segmentation_gallery(result: SegmentationResult, frame_times: list[float]) -
     """Each overlay captioned with its time and its three largest classes."""
     captions = [f"{t:.1f} s · " + ", ".join(f"{name} {share:.0%}" for name, share in list(shares.items())[:3])
                 for t, shares in zip(frame_times, result.shares)]
-    return list(zip(result.overlays, captions))
+    return list(zip(overlay(result.frames, result.labels), captions))
 
 
 def header_markdown(classifier: SceneClassifier) -> str:

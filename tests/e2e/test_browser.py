@@ -14,7 +14,7 @@ def test_the_first_answer_after_start_loads_no_model(page, monkeypatch):
     from playwright.sync_api import expect
 
     from mmdemo.models.encoders import TextEncoder
-    from mmdemo.retrieval.index import CorpusIndex
+    from mmdemo.retrieval.corpus_index import CorpusIndex
 
     expect(page.locator("#warmup-status")).to_contain_text("Models ready", timeout=300_000)
     expect(page.locator("#warmup-status")).to_contain_text("Medical video QA")

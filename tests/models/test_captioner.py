@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
+from mmdemo.models.factory import AUDIO_TEXT, CAPTIONER, load_model
 from mmdemo.models.captioner import (
-    FAMILY,
     IGNORE,
     LOSS_NAMES,
     Captioner,
     CaptionerConfig,
-    load_captioner,
     loss_vector,
     mask_frames,
     mask_tokens,
@@ -108,7 +107,7 @@ def test_every_loss_reaches_the_parameters_it_trains(model, transcripts):
 
 
 def test_the_losses_gradient_can_be_differentiated_again(model):
-    """AID-FP-Lite (training.meltr) differentiates d(weighted losses)/dw with respect to the weights."""
+    """AID-FP-Lite (training.aid_fp_lite) differentiates d(weighted losses)/dw with respect to the weights."""
     model.train()
     weights = torch.ones(len(LOSS_NAMES), requires_grad=True)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -215,13 +214,13 @@ def test_a_tiny_model_overfits_four_captions(text):
 
 def test_export_round_trip_and_wrong_family(model, tmp_path):
     model.eval()
-    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=FAMILY, config=TINY)
-    loaded = load_captioner(tmp_path / "captioner")
+    save_checkpoint(tmp_path / "captioner", model.trained_state_dict(), family=CAPTIONER, config=TINY)
+    loaded = load_model(tmp_path / "captioner", CAPTIONER)
     frames, frame_mask = model.pad_frames(videos(2))
     assert [h.tokens for h in loaded.greedy(frames, frame_mask, max_length=5)] == \
         [h.tokens for h in model.greedy(frames, frame_mask, max_length=5)]
     frozen = [k for k in model.state_dict() if k.startswith("text.backbone.embeddings")]
     assert frozen and not set(frozen) & set(model.trained_state_dict())  # frozen layers are not exported
-    save_checkpoint(tmp_path / "other", model.trained_state_dict(), family="audio-text-dual-encoder", config=TINY)
+    save_checkpoint(tmp_path / "other", model.trained_state_dict(), family=AUDIO_TEXT, config=TINY)
     with pytest.raises(CheckpointError, match="not a video captioner"):
-        load_captioner(tmp_path / "other")
+        load_model(tmp_path / "other", CAPTIONER)

@@ -21,13 +21,13 @@ from mmdemo.models.ccgs import (
     contrastive_span_loss,
     pack_windows,
     rank_spans,
-    resolve_model_path,
     rotary,
     span_loss,
     span_to_time,
     top_spans,
     video_scores,
 )
+from mmdemo.models.encoders import resolve_model_path
 
 VISUAL_DIM = 8
 

@@ -1,4 +1,4 @@
-"""The HRNet segmenter on tiny inputs: shapes, the HRNetV2 head, overlays, exports, the pretrained option."""
+"""The HRNet segmenter on tiny inputs: shapes, the HRNetV2 head, exports, the pretrained option."""
 
 from __future__ import annotations
 
@@ -9,14 +9,11 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES
+from mmdemo.cityscapes import TRAIN_CLASSES
+from mmdemo.models.factory import SCENE_FRAMES, SEGMENTATION, load_model
 from mmdemo.models.segmentation import (
-    FAMILY,
     HRNetSegmenter,
     SegmentationConfig,
-    colorize,
-    load_segmenter,
-    overlay,
 )
 
 SMALL = SegmentationConfig(backbone="hrnet_w18_small", input_size=(32, 64))
@@ -65,24 +62,14 @@ def test_pretrained_weights_that_cannot_load_fail_with_what_to_do(monkeypatch, t
         HRNetSegmenter(replace(SMALL, pretrained=True))
 
 
-def test_overlay_blends_class_colours_and_leaves_ignored_pixels():
-    frames = np.full((1, 1, 3, 3), 100, np.uint8)
-    labels = np.array([[[0, 13, IGNORE_INDEX]]], np.uint8)  # road, car, ignored
-    assert colorize(labels)[0, 0].tolist() == [[128, 64, 128], [0, 0, 142], [0, 0, 0]]
-    assert overlay(frames, labels, alpha=0.5)[0, 0].tolist() == [[114, 82, 114], [50, 50, 121], [100, 100, 100]]
-    assert (overlay(frames, labels, alpha=0.0) == frames).all()
-    with pytest.raises(ValueError, match="differ in size"):
-        overlay(frames, labels[..., :2])
-
-
 def test_an_export_reloads_to_the_same_predictions(model, tmp_path):
     trained = HRNetSegmenter(SMALL)
     trained.train()
     with torch.no_grad():
         trained(torch.rand(4, 3, 32, 64))  # moves the BatchNorm statistics off their initial values
     trained.eval()
-    save_checkpoint(tmp_path / "seg", trained, family=FAMILY, config=trained.config, meta={"classes": list(TRAIN_CLASSES)})
-    loaded = load_segmenter(tmp_path / "seg")
+    save_checkpoint(tmp_path / "seg", trained, family=SEGMENTATION, config=trained.config, meta={"classes": list(TRAIN_CLASSES)})
+    loaded = load_model(tmp_path / "seg", SEGMENTATION)
     frames = np.random.default_rng(1).integers(0, 256, (2, 32, 64, 3), dtype=np.uint8)
     assert not loaded.training
     assert (loaded.predict(frames) == trained.predict(frames)).all()
@@ -93,9 +80,9 @@ def test_an_export_reloads_to_the_same_predictions(model, tmp_path):
 
 
 def test_exports_of_other_families_or_label_sets_are_refused(model, tmp_path):
-    save_checkpoint(tmp_path / "scene", model, family="scene-frames", config=model.config, meta={"classes": []})
+    save_checkpoint(tmp_path / "scene", model, family=SCENE_FRAMES, config=model.config, meta={"classes": []})
     with pytest.raises(CheckpointError, match="'scene-frames' model"):
-        load_segmenter(tmp_path / "scene")
-    save_checkpoint(tmp_path / "other", model, family=FAMILY, config=model.config, meta={"classes": ["road", "sky"]})
+        load_model(tmp_path / "scene", SEGMENTATION)
+    save_checkpoint(tmp_path / "other", model, family=SEGMENTATION, config=model.config, meta={"classes": ["road", "sky"]})
     with pytest.raises(CheckpointError, match="19 Cityscapes train classes"):
-        load_segmenter(tmp_path / "other")
+        load_model(tmp_path / "other", SEGMENTATION)

@@ -7,7 +7,8 @@ import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.errors import InputError
-from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig, Transcript, best_spans, load_span_qa, snap_to_words
+from mmdemo.models.factory import CCGS_FAMILY, SPAN_QA, load_model
+from mmdemo.models.span_qa import SpanQA, SpanQAConfig, Transcript, best_spans, snap_to_words
 
 NEG = -100.0
 
@@ -156,8 +157,8 @@ def test_partial_export_holds_only_what_was_trained_and_reloads(small, tmp_path)
         small.qa_head.weight.normal_()
     exported = small.trained_state_dict()
     assert set(exported) == {"qa_head.weight", "qa_head.bias"}  # train_layers=0: the frozen encoder stays out
-    save_checkpoint(tmp_path / "reader", exported, family=FAMILY, config=small.config, meta={"task": "extractive-qa"})
-    loaded = load_span_qa(tmp_path / "reader")
+    save_checkpoint(tmp_path / "reader", exported, family=SPAN_QA, config=small.config, meta={"task": "extractive-qa"})
+    loaded = load_model(tmp_path / "reader", SPAN_QA)
     question = "How long do I hold the hip?"
     assert loaded.answer(question, CONTEXT, top_k=3) == small.answer(question, CONTEXT, top_k=3)
 
@@ -165,13 +166,13 @@ def test_partial_export_holds_only_what_was_trained_and_reloads(small, tmp_path)
 def test_scratch_export_reloads_without_pretrained_weights(tmp_path):
     torch.manual_seed(0)
     model = SpanQA.from_config(SpanQAConfig(encoder_layers=1, max_length=48, doc_stride=16), pretrained=False).eval()
-    save_checkpoint(tmp_path / "reader", model.trained_state_dict(), family=FAMILY, config=model.config, meta={})
-    loaded = load_span_qa(tmp_path / "reader")
+    save_checkpoint(tmp_path / "reader", model.trained_state_dict(), family=SPAN_QA, config=model.config, meta={})
+    loaded = load_model(tmp_path / "reader", SPAN_QA)
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
 
 
 def test_an_export_of_another_family_is_refused(small, tmp_path):
-    save_checkpoint(tmp_path / "other", small.trained_state_dict(), family="ccgs", config=small.config, meta={})
+    save_checkpoint(tmp_path / "other", small.trained_state_dict(), family=CCGS_FAMILY, config=small.config, meta={})
     with pytest.raises(CheckpointError, match="not a span QA reader"):
-        load_span_qa(tmp_path / "other")
+        load_model(tmp_path / "other", SPAN_QA)

@@ -12,7 +12,8 @@ from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
 from mmdemo.media.ffmpeg import ffmpeg_exe
-from mmdemo.models.captioner import FAMILY, LOSS_NAMES, Captioner, CaptionerConfig
+from mmdemo.models.captioner import LOSS_NAMES, Captioner, CaptionerConfig
+from mmdemo.models.factory import CAPTIONER
 from mmdemo.pipelines.caption_video import CHECKPOINT_DIR, VideoCaptioner
 
 RECORD = {"epochs": [0, 1], "tasks": list(LOSS_NAMES), "weights": [[1.0] * 8, [0.5] * 8], "combiner": "meltr",
@@ -29,7 +30,7 @@ def export(root: Path, meta: dict) -> Path:
     config = CaptionerConfig(dim=32, heads=2, ff_dim=64, video_layers=1, cross_layers=1, decoder_layers=1,
                              text_train_layers=0, max_caption_tokens=12)
     model = Captioner.from_config(config, pretrained=True)
-    save_checkpoint(root / "checkpoints" / CHECKPOINT_DIR, model.trained_state_dict(), family=FAMILY, config=config,
+    save_checkpoint(root / "checkpoints" / CHECKPOINT_DIR, model.trained_state_dict(), family=CAPTIONER, config=config,
                     meta=meta)
     return root
 

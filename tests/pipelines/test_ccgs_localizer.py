@@ -7,6 +7,7 @@ import pytest
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Settings
 from mmdemo.models.ccgs import CCGS, CCGSConfig
+from mmdemo.models.factory import CCGS_FAMILY
 from mmdemo.pipelines.locate_answer import CCGS_DIR, AnswerLocator, heatmap
 from mmdemo.ui.plots import span_matrix_figure
 
@@ -16,7 +17,7 @@ def ccgs_locator(tmp_path_factory) -> AnswerLocator:
     root = tmp_path_factory.mktemp("checkpoints")
     config = CCGSConfig(use_visual=False, plm_layers=1, train_plm_layers=0, hidden=32)
     model = CCGS.from_config(config, pretrained=True)
-    save_checkpoint(root / CCGS_DIR, model.trained_state_dict(), family="ccgs", config=config, meta={"task": "ccgs"})
+    save_checkpoint(root / CCGS_DIR, model.trained_state_dict(), family=CCGS_FAMILY, config=config, meta={"task": "ccgs"})
     return AnswerLocator.load(Settings(checkpoints_dir=root))
 
 

@@ -14,6 +14,7 @@ from mmdemo.checkpoint import CheckpointError, save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
 from mmdemo.media.ffmpeg import ffmpeg_exe
+from mmdemo.models.factory import SCENE_AUDIO, SCENE_FRAMES, SCENE_FUSION
 from mmdemo.models.scene import (
     AudioSceneConfig,
     AudioSceneModel,
@@ -47,9 +48,9 @@ def root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("checkpoints")
     scene = root / CHECKPOINT_DIR
     torch.manual_seed(0)
-    export(scene / "audio", "scene-audio", AudioSceneModel(AudioSceneConfig(num_classes=3)))
-    export(scene / "frames", "scene-frames", FrameSceneModel(FrameSceneConfig(num_classes=3, image_size=32)))
-    export(scene / "fusion", "scene-fusion", CLIPLateFusion(FusionConfig(num_classes=3, encoders=(ENCODER,))))
+    export(scene / "audio", SCENE_AUDIO, AudioSceneModel(AudioSceneConfig(num_classes=3)))
+    export(scene / "frames", SCENE_FRAMES, FrameSceneModel(FrameSceneConfig(num_classes=3, image_size=32)))
+    export(scene / "fusion", SCENE_FUSION, CLIPLateFusion(FusionConfig(num_classes=3, encoders=(ENCODER,))))
     config = EnsembleConfig(selection={"bus": ("audio",), "park": ("frames", "fusion")})
     (scene / ENSEMBLE_FILE).write_text(json.dumps({"config": {"selection": config.selection}, "fitted": {}}))
     return root
@@ -158,7 +159,7 @@ def test_missing_or_mismatched_checkpoints_are_clear_errors(root, tmp_path, medi
     (mixed / "frames").parent.mkdir()
     (mixed / "frames").symlink_to(root / CHECKPOINT_DIR / "frames")
     torch.manual_seed(0)
-    export(mixed / "audio", "scene-audio", AudioSceneModel(AudioSceneConfig(num_classes=2)), classes=["bus", "tram"])
+    export(mixed / "audio", SCENE_AUDIO, AudioSceneModel(AudioSceneConfig(num_classes=2)), classes=["bus", "tram"])
     with pytest.raises(CheckpointError, match="different class lists"):
         SceneClassifier.from_dir(mixed).models()
     swapped = tmp_path / "swapped"

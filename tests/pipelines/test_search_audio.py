@@ -13,7 +13,8 @@ import torch
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
-from mmdemo.models.dual_encoder import FAMILY, AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.models.audio_text import AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.models.factory import AUDIO_TEXT
 from mmdemo.pipelines.search_audio import CHECKPOINT_DIR, COLLECTION_DIR, INDEX_DIR, AudioSearch
 from training.data.synthetic_audio import generate_collection
 
@@ -42,7 +43,7 @@ def assets(tmp_path_factory) -> Path:
     config = DualEncoderConfig(audio=AudioTowerConfig(cnn_channels=(8, 16), cnn_segment_seconds=2.0), embed_dim=32,
                                text_train_layers=0)
     model = DualEncoder.from_config(config, pretrained=True)
-    save_checkpoint(root / "checkpoints" / CHECKPOINT_DIR, model.trained_state_dict(), family=FAMILY, config=config,
+    save_checkpoint(root / "checkpoints" / CHECKPOINT_DIR, model.trained_state_dict(), family=AUDIO_TEXT, config=config,
                     meta={"task": "test"})
     return root
 

@@ -41,7 +41,7 @@ def test_span_priors_learn_that_longer_videos_have_longer_answers():
 
 
 def test_video_mrr_ranks_by_the_indexs_video_scores(tiny_corpus):
-    from mmdemo.retrieval.index import CorpusIndex
+    from mmdemo.retrieval.corpus_index import CorpusIndex
 
     index = CorpusIndex.build(tiny_corpus)  # bm25 only
     questions = [{"question": q, "video_id": vid} for vid, q in QUESTIONS.items()]

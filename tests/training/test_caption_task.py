@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import load_checkpoint
-from mmdemo.models.captioner import LOSS_NAMES, MELTR_PREFIX, load_captioner
+from mmdemo.models.captioner import LOSS_NAMES, MELTR_PREFIX
+from mmdemo.models.factory import CAPTIONER, load_model
 from training import train_state
 from training.__main__ import main as train_main
 
@@ -45,7 +46,7 @@ def test_each_combiner_trains_and_exports(runs, combiner):
     run = runs[combiner]
     caption = train_rows(run, "caption")
     assert all(np.isfinite(caption)) and caption[-1] < caption[0]  # the primary loss falls in every mode
-    model = load_captioner(run / "export")  # the MELTR tensors beside it are skipped
+    model = load_model(run / "export", CAPTIONER)  # the MELTR tensors beside it are skipped
     [[(text, _)]] = model.caption([np.zeros((4, 16), np.float32)], ["a transcript"])
     assert isinstance(text, str)
     meta = json.loads((run / "export-final" / "meta.json").read_text())  # "export" may be an earlier epoch

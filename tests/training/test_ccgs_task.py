@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmdemo.models.ccgs import load_ccgs
+from mmdemo.models.factory import CCGS_FAMILY, load_model
 from training.data.synthetic_qa import generate, write_medvidqa_layout
 from training.metrics_log import read_metrics
 
@@ -43,7 +43,7 @@ def test_cli_training_lowers_the_loss_and_exports_a_small_loadable_checkpoint(tm
     # Only the trained part is exported: the frozen embeddings stay with the pretrained MiniLM.
     weights = out / "export" / "model.safetensors"
     assert weights.stat().st_size < 10e6
-    model = load_ccgs(out / "export")
+    model = load_model(out / "export", CCGS_FAMILY)
     trained = {k: v for k, v in model.trained_state_dict().items()}
     from safetensors.torch import load_file
 

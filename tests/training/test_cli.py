@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from mmdemo.checkpoint import build_from_checkpoint, load_checkpoint
+from mmdemo.checkpoint import load_checkpoint
+from mmdemo.models.factory import load_model
 from training.__main__ import build_parser, main, resolve_run
 from training.config_io import ConfigError, read_config_file
 from training.metrics_log import read_metrics
 from training.tasks import get_task
-from training.tasks.toy import FAMILIES, ToyMLP
+from training.tasks.toy import TOY, ToyMLP
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,7 @@ def test_cli_run_lowers_loss_and_exports_a_loadable_checkpoint(tmp_path, device)
 
     for export in ("export", "export-final"):
         checkpoint = load_checkpoint(out / export)
-        model = build_from_checkpoint(checkpoint, FAMILIES)
+        model = load_model(out / export)
         assert isinstance(model, ToyMLP) and model.config.hidden == 16
         meta = checkpoint.meta
         assert meta["task"] == "toy" and meta["data"] == str(data.resolve())
@@ -124,4 +125,4 @@ def test_existing_run_needs_resume_and_resume_keeps_its_config(tmp_path, device)
 def test_unwritten_task_is_a_clear_error():
     with pytest.raises(KeyError, match="does not exist yet|Unknown task"):
         get_task("no-such-task")
-    assert get_task("toy").family == "toy-mlp"
+    assert get_task("toy").family == TOY

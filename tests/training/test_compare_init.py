@@ -115,7 +115,7 @@ def test_runs_with_different_configs_are_refused(tmp_path, device):
 
 @pytest.mark.slow
 def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_exactly(tmp_path, device):
-    from mmdemo.models.dual_encoder import load_dual_encoder
+    from mmdemo.models.factory import AUDIO_TEXT, load_model
     from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
     from training.data.synthetic_audio import SyntheticAudioConfig, generate_clotho
 
@@ -145,7 +145,7 @@ def test_audio_retrieval_scratch_differs_from_pretrained_and_its_export_reloads_
         text = {name[len(prefix):]: t for name, t in export.state_dict.items() if name.startswith(prefix)}
         # the whole export reloads as the weights the run ended with, frozen layers included
         _, tensors, _ = load_latest(out / init / "checkpoints")
-        reloaded = load_dual_encoder(out / init / "export-final").state_dict()
+        reloaded = load_model(out / init / "export-final", AUDIO_TEXT).state_dict()
         assert all(torch.equal(reloaded[name], tensors[f"model.{name}"]) for name in reloaded)
         if init == "pretrained":  # the top layer is exported; the rest is the pretrained MiniLM
             assert export.config["text_train_layers"] == 1 and set(text) < set(minilm)

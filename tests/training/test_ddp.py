@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmdemo.checkpoint import build_from_checkpoint, load_checkpoint
+from mmdemo.checkpoint import load_checkpoint
+from mmdemo.models.factory import load_model
 from training import train_state
 from training.metrics_log import read_metrics
-from training.tasks.toy import FAMILIES
+from training.tasks.toy import ToyMLP
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,4 +58,4 @@ def test_two_process_run(tmp_path, device):
     checkpoint = load_checkpoint(out / "export-final")
     assert checkpoint.meta["world_size"] == 2
     assert checkpoint.meta["command"].startswith("torchrun --nproc_per_node 2 -m training toy")
-    build_from_checkpoint(checkpoint, FAMILIES)
+    assert isinstance(load_model(out / "export-final"), ToyMLP)

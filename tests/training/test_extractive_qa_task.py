@@ -85,7 +85,7 @@ def test_scratch_draws_every_weight_and_trains_and_exports_the_whole_encoder():
 def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthetic, tmp_path, device):
     from mmdemo.config import Settings
     from mmdemo.media.subtitles import Caption
-    from mmdemo.models.span_qa import load_span_qa
+    from mmdemo.models.factory import SPAN_QA, load_model
     from mmdemo.pipelines.locate_answer import AnswerLocator
     from training.metrics_log import read_metrics
 
@@ -110,7 +110,7 @@ def test_cli_training_lowers_the_loss_and_exports_a_reader_the_app_loads(synthet
     assert (export / "model.safetensors").stat().st_size < 10e6  # the frozen embeddings stay with MiniLM
     meta = json.loads((export / "meta.json").read_text())
     assert meta["task"] == "extractive-qa" and meta["selection"]["metric"] == "f1"
-    assert load_span_qa(export).config.max_length == 96
+    assert load_model(export, SPAN_QA).config.max_length == 96
 
     (tmp_path / "checkpoints").mkdir()
     os.symlink(export, tmp_path / "checkpoints" / "span_qa")

@@ -14,13 +14,14 @@ from mmdemo.checkpoint import load_checkpoint
 from mmdemo.evaluate import main as evaluate_main
 from mmdemo.frame_features import SCENE_FEATURES_DIR
 from mmdemo.frame_features import main as features_main
-from mmdemo.models.scene import CLIPLateFusion, load_scene_model
+from mmdemo.models.factory import SCENE_FAMILIES, load_model
+from mmdemo.models.scene import CLIPLateFusion
 from mmdemo.pipelines.classify_scene import ENSEMBLE_FILE, SceneClassifier
 from mmdemo.tau import read_tau
 from training.__main__ import main as train_main
 from training.data.synthetic_scenes import CLASSES, SynthConfig, generate
 from training.tasks.scene import SceneTask, SceneTaskConfig
-from training.tasks.scene_ensemble import main as fit_main
+from training.fit_scene_ensemble import main as fit_main
 
 REPO = Path(__file__).resolve().parents[2]
 ENCODER = "ViT-S-32-alt"  # one small open_clip model keeps the features step to seconds
@@ -72,14 +73,14 @@ def test_features_cli_caches_one_folder_per_model(data, features, capsys):
 
 
 def test_each_model_exports_what_the_app_loads(checkpoints):
-    for name, family in (("audio", "scene-audio"), ("frames", "scene-frames"), ("fusion", "scene-fusion")):
+    for name, family in SCENE_FAMILIES.items():
         checkpoint = load_checkpoint(checkpoints / name)
         assert checkpoint.family == family and checkpoint.meta["classes"] == list(CLASSES)
         assert checkpoint.meta["selection"] == {"metric": "accuracy", "mode": "max"}  # section 3
         assert set(checkpoint.meta["metrics"]) == {"loss", "log_loss", "accuracy"}
         train = checkpoint.meta["config"]["train"]
         assert (train["optimizer"], train["schedule"], train["momentum"]) == ("sgd", "step", 0.9)
-        loaded = load_scene_model(checkpoints / name)
+        loaded = load_model(checkpoints / name)
         assert loaded.name == name and loaded.classes == CLASSES and not loaded.model.training
     assert load_checkpoint(checkpoints / "fusion").config["encoders"] == [ENCODER]
 

@@ -9,10 +9,8 @@ import torch
 from torch import nn
 
 from mmdemo.checkpoint import save_checkpoint
-from mmdemo.models.captioner import load_captioner
-from mmdemo.models.ccgs import load_ccgs
-from mmdemo.models.dual_encoder import load_dual_encoder
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
+from mmdemo.models.factory import load_model
 from training.scratch import ScratchInitConfig, is_pretrained, scratch_init_
 from training.tasks.audio_retrieval import AudioRetrievalTask, AudioRetrievalTaskConfig
 from training.tasks.caption import CaptionTask, CaptionTaskConfig
@@ -66,11 +64,11 @@ def build(task, init: str) -> nn.Module:
 # task, its encoder inside the model, the model config's "top layers trained" field, the export loader
 CASES = {
     "ccgs": (lambda: CCGSTask(CCGSTaskConfig(model=replace(CCGSTaskConfig().model, plm_layers=2, hidden=32))),
-             lambda model: model.plm, "train_plm_layers", load_ccgs),
+             lambda model: model.plm, "train_plm_layers", load_model),
     "audio-retrieval": (lambda: AudioRetrievalTask(AudioRetrievalTaskConfig()),
-                        lambda model: model.text.backbone, "text_train_layers", load_dual_encoder),
+                        lambda model: model.text.backbone, "text_train_layers", load_model),
     "caption": (lambda: CaptionTask(CaptionTaskConfig()),
-                lambda model: model.captioner.text.backbone, "text_train_layers", load_captioner),
+                lambda model: model.captioner.text.backbone, "text_train_layers", load_model),
 }
 
 

@@ -17,6 +17,7 @@ from mmdemo.checkpoint import load_checkpoint
 from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, read_cityscapes
 from mmdemo.errors import InputError
 from mmdemo.evaluate import main as evaluate_main
+from mmdemo.models.factory import SEGMENTATION
 from mmdemo.pipelines.segment_frames import FrameSegmenter
 from training.__main__ import main as train_main
 from training.data.synthetic_streets import CITIES, StreetConfig, generate
@@ -124,7 +125,7 @@ def test_cli_lowers_the_loss_and_exports_the_best_val_miou(run):
     assert len(train_loss) == 10 and np.mean(train_loss[-3:]) < np.mean(train_loss[:3]) - 0.1
     val_miou = [float(r["value"]) for r in rows if r["split"] == "val" and r["name"] == "mIoU"]
     checkpoint = load_checkpoint(run / "export")
-    assert checkpoint.family == "segmentation-hrnet" and checkpoint.meta["classes"] == list(TRAIN_CLASSES)
+    assert checkpoint.family == SEGMENTATION and checkpoint.meta["classes"] == list(TRAIN_CLASSES)
     assert checkpoint.meta["selection"] == {"metric": "mIoU", "mode": "max"}
     assert checkpoint.meta["metrics"]["mIoU"] == pytest.approx(max(val_miou), rel=1e-5)
     assert checkpoint.meta["init"] == "scratch" and checkpoint.config["pretrained"] is False
@@ -151,7 +152,7 @@ def test_the_app_pipeline_loads_the_export(data, run, tmp_path):
     frames = np.stack([np.asarray(StreetFrames(read_cityscapes(data, "val"), SegmentationTaskConfig(), train=False)[i][0]
                                   .permute(1, 2, 0).mul(255).round().byte()) for i in range(2)])
     result = segmenter.run(frames)
-    assert result.labels.shape == (2, 64, 128) and result.overlays.shape == (2, 64, 128, 3)
+    assert result.labels.shape == (2, 64, 128) and result.frames.shape == (2, 64, 128, 3)
     assert all(sum(shares.values()) == pytest.approx(1.0) for shares in result.shares)
     assert list(result.to_json()["frames"][0]) == list(result.shares[0])  # largest class first
     with pytest.raises(InputError, match="no video frames"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdemo.models.dual_encoder import normalize_caption
+from mmdemo.models.audio_text import normalize_caption
 from mmdemo.retrieval.clotho import read_captions_csv, read_clotho
 from training.data.synthetic_audio import (
     ENVELOPES,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, spectrogram_figure, timeline_figure
+import numpy as np
+import pytest
+
+from mmdemo.cityscapes import IGNORE_INDEX
+from mmdemo.ui.plots import ANSWER_COLOUR, OTHER_COLOUR, colorize, overlay, spectrogram_figure, timeline_figure
 
 TIMELINE = {
     "times": [2.0, 6.0, 10.0, 14.0],
@@ -39,3 +43,13 @@ def test_spectrograms_travel_as_compact_typed_arrays():
     z = figure.data[0].z
     assert z.dtype == "int8" and z.shape == (128, 400) and z[0, 0] == -40 and z[0, 59] == 19
     assert '"bdata"' in figure.to_json() and len(figure.to_json()) < 500_000
+
+
+def test_overlay_blends_class_colours_and_leaves_ignored_pixels():
+    frames = np.full((1, 1, 3, 3), 100, np.uint8)
+    labels = np.array([[[0, 13, IGNORE_INDEX]]], np.uint8)  # road, car, ignored
+    assert colorize(labels)[0, 0].tolist() == [[128, 64, 128], [0, 0, 142], [0, 0, 0]]
+    assert overlay(frames, labels, alpha=0.5)[0, 0].tolist() == [[114, 82, 114], [50, 50, 121], [100, 100, 100]]
+    assert (overlay(frames, labels, alpha=0.0) == frames).all()
+    with pytest.raises(ValueError, match="differ in size"):
+        overlay(frames, labels[..., :2])

@@ -42,7 +42,8 @@ def test_without_a_model_the_option_says_so_and_cannot_be_ticked(tmp_path):
 
 
 def test_overlays_are_captioned_with_time_and_largest_classes():
-    overlays = np.zeros((2, 4, 4, 3), np.uint8)
+    frames = np.zeros((2, 4, 4, 3), np.uint8)
     shares = [{"road": 0.5, "sky": 0.25, "car": 0.15, "person": 0.1}, {"building": 1.0}]
-    gallery = scene.segmentation_gallery(SegmentationResult(np.zeros((2, 4, 4), np.uint8), overlays, shares), [0.4, 1.3])
+    gallery = scene.segmentation_gallery(SegmentationResult(np.zeros((2, 4, 4), np.uint8), frames, shares), [0.4, 1.3])
+    assert [image.tolist() for image, _ in gallery][0][0][0] == [64, 32, 64]  # road's colour blended in
     assert [caption for _, caption in gallery] == ["0.4 s · road 50%, sky 25%, car 15%", "1.3 s · building 100%"]

@@ -24,15 +24,14 @@ from torch.utils.data import Dataset
 
 from mmdemo.media.audio import load_audio
 from mmdemo.metrics import cross_modal_retrieval
-from mmdemo.models.dual_encoder import (
-    FAMILY,
+from mmdemo.models.audio_text import (
     DualEncoder,
     DualEncoderConfig,
-    load_dual_encoder,
-    nt_xent,
     segment_waveform,
     tokenize_captions,
 )
+from mmdemo.models.factory import AUDIO_TEXT, create_model, load_model
+from mmdemo.models.losses import symmetric_cross_entropy
 from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import AugmentConfig, CaptionAugmenter
 from training.scratch import init_encoder_, is_pretrained, scratch_config
@@ -105,7 +104,7 @@ class ValBatch:
 
 
 class AudioRetrievalTask(Task):
-    family = FAMILY
+    family = AUDIO_TEXT
     Config = AudioRetrievalTaskConfig
     selection_metric = "t2a_mAP@10"
     selection_mode = "max"
@@ -114,10 +113,10 @@ class AudioRetrievalTask(Task):
         """From scratch: a random text encoder, trained whole, and a random PaSST (never its release weights)."""
         self.init = init
         if self.config.init_from:
-            model = load_dual_encoder(self.config.init_from)
+            model = load_model(self.config.init_from, AUDIO_TEXT)
             self.config.model = model.config
         else:
-            model = DualEncoder.from_config(self.model_config(), pretrained=is_pretrained(init))
+            model = create_model(AUDIO_TEXT, self.model_config(), pretrained=is_pretrained(init))
             init_encoder_(model.text.backbone, init)
         # collate (maybe in a DataLoader worker) tokenizes the captions
         self.tokenize = partial(tokenize_captions, model.text.tokenizer, max_length=self.config.model.text.max_length)
@@ -159,7 +158,7 @@ class AudioRetrievalTask(Task):
         waveforms, tokens = batch
         logits = model(waveforms, tokens["input_ids"], tokens["attention_mask"]).float()
         plain = model.module if hasattr(model, "module") else model
-        return {"loss": nt_xent(logits), "temperature": (1.0 / plain.logit_scale()).detach()}
+        return {"loss": symmetric_cross_entropy(logits), "temperature": (1.0 / plain.logit_scale()).detach()}
 
     def evaluate(self, model: DualEncoder, batches: Iterable[ValBatch]) -> dict[str, float]:
         audio, text, owners, offset = [], [], [], 0
@@ -175,7 +174,7 @@ class AudioRetrievalTask(Task):
         pairs = min(similarity.shape[1], 256)  # the training loss on val, over one caption per recording
         firsts = [int(np.flatnonzero(torch.cat(owners).numpy() == a)[0]) for a in range(pairs)]
         logits = float(model.logit_scale()) * torch.from_numpy(similarity[firsts, :pairs]).T  # on the CPU, as similarity
-        metrics["loss"] = float(nt_xent(logits))
+        metrics["loss"] = float(symmetric_cross_entropy(logits))
         return metrics
 
     def model_config(self) -> DualEncoderConfig:

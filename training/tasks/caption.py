@@ -44,7 +44,6 @@ from mmdemo.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.captioning_metrics import caption_scores
 from mmdemo.frame_features import load_frame_features
 from mmdemo.models.captioner import (
-    FAMILY,
     LOSS_NAMES,
     MELTR_PREFIX,
     PRIMARY_LOSS,
@@ -53,8 +52,9 @@ from mmdemo.models.captioner import (
     loss_vector,
     pad_frames,
 )
+from mmdemo.models.factory import CAPTIONER, create_model
 from mmdemo.models.meltr import MELTR, MELTRConfig
-from training.meltr import (
+from training.aid_fp_lite import (
     COMBINERS,
     AIDFPLite,
     AIDFPLiteConfig,
@@ -178,7 +178,7 @@ def trainable(module: nn.Module) -> Iterator[None]:
 
 
 class CaptionTask(Task):
-    family = FAMILY
+    family = CAPTIONER
     Config = CaptionTaskConfig
     selection_metric = "CIDEr"  # MELTR Table 8 / UniVL report CIDEr among the captioning metrics
     selection_mode = "max"
@@ -201,7 +201,7 @@ class CaptionTask(Task):
     def build_model(self, init: str) -> MELTRCaptioner:
         """The captioner first, then MELTR, so that the captioner starts the same whatever the combiner."""
         self.init = init
-        captioner = Captioner.from_config(self.model_config(), pretrained=is_pretrained(init))
+        captioner = create_model(CAPTIONER, self.model_config(), pretrained=is_pretrained(init))
         init_encoder_(captioner.text.backbone, init)
         self.tokenizer = captioner.text.tokenizer
         model = MELTRCaptioner(captioner, MELTR(self.config.meltr))

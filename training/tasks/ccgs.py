@@ -28,6 +28,7 @@ from torch.utils.data import Dataset
 from mmdemo.evaluate import load_questions
 from mmdemo.metrics import best_iou, recall_at_k
 from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, span_targets
+from mmdemo.models.factory import CCGS_FAMILY, create_model
 from mmdemo.retrieval.bm25 import BM25Index
 from mmdemo.retrieval.corpus import Video, load_medvidqa_corpus
 from training.scratch import init_encoder_, is_pretrained, scratch_config
@@ -161,14 +162,14 @@ def build_examples(records: list[dict], videos: list[Video]) -> list[Example]:
 
 
 class CCGSTask(Task):
-    family = "ccgs"
+    family = CCGS_FAMILY
     Config = CCGSTaskConfig
     selection_metric = "rank1_miou"
     selection_mode = "max"
 
     def build_model(self, init: str) -> CCGS:
         self.init = init
-        model = CCGS.from_config(self.model_config(), pretrained=is_pretrained(init))
+        model = create_model(CCGS_FAMILY, self.model_config(), pretrained=is_pretrained(init))
         init_encoder_(model.plm, init)
         return model
 

@@ -35,7 +35,8 @@ import torch
 from torch.utils.data import Dataset
 
 from mmdemo.metrics import squad_scores
-from mmdemo.models.span_qa import FAMILY, SpanQA, SpanQAConfig
+from mmdemo.models.factory import SPAN_QA, create_model
+from mmdemo.models.span_qa import SpanQA, SpanQAConfig
 from mmdemo.squad import SquadExample, load_squad
 from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
@@ -120,14 +121,14 @@ def build_rows(model: SpanQA, examples: list[SquadExample], max_negative: int, s
 
 
 class ExtractiveQATask(Task):
-    family = FAMILY
+    family = SPAN_QA
     Config = ExtractiveQATaskConfig
     selection_metric = "f1"
     selection_mode = "max"
 
     def build_model(self, init: str) -> SpanQA:
         self.init = init
-        self.model = SpanQA.from_config(self.model_config(), pretrained=is_pretrained(init))
+        self.model = create_model(SPAN_QA, self.model_config(), pretrained=is_pretrained(init))
         init_encoder_(self.model, init)  # scratch: every weight, head included, from section 3.2.2's initializer
         return self.model
 

@@ -14,7 +14,7 @@ Validation scores clips, as the ensemble will: a clip's confidences are the mean
 segments or frames (section 2.4), scored by log-loss and accuracy; accuracy picks the exported
 epoch (section 3: "we used best epoch models in the validation accuracy"). Every model learns
 with the focal loss, gamma 2 (section 3). The export's meta.json lists the class names. The
-ensemble over the three exports is fitted afterwards by ``python -m training.tasks.scene_ensemble``.
+ensemble over the three exports is fitted afterwards by ``python -m training.fit_scene_ensemble``.
 """
 
 from __future__ import annotations
@@ -40,24 +40,19 @@ from mmdemo.media.audio import load_audio
 from mmdemo.media.video import probe
 from mmdemo.models.encoders import ImageEncoderConfig
 from mmdemo.models.scene import (
-    FAMILIES,
     AudioSceneConfig,
-    AudioSceneModel,
-    CLIPLateFusion,
     FrameSceneConfig,
-    FrameSceneModel,
     FusionConfig,
     focal_loss,
     frames_to_tensor,
     segment_average,
     split_segments,
 )
+from mmdemo.models.factory import SCENE_FAMILIES, create_model
 from mmdemo.models.scene_ensemble import accuracy, log_loss
 from mmdemo.tau import TAU_CLASSES, SceneItem, read_tau, setup_csv
 from training.scratch import is_pretrained
 from training.task import Task
-
-FAMILY_OF = {name: family for family, (_, _, name) in FAMILIES.items()}  # "audio" -> "scene-audio"
 
 # What one clip contributes: (rows, ...) tensors, or {encoder: (rows, dim)} CLIP features.
 Rows = np.ndarray | torch.Tensor | dict[str, np.ndarray]
@@ -77,8 +72,8 @@ class SceneTaskConfig:
     focal_gamma: float = 2.0  # section 3: focal loss with gamma 2.0
 
     def __post_init__(self) -> None:
-        if self.model not in FAMILY_OF:
-            raise ValueError(f"task.model must be one of {', '.join(FAMILY_OF)}; got {self.model!r}")
+        if self.model not in SCENE_FAMILIES:
+            raise ValueError(f"task.model must be one of {', '.join(SCENE_FAMILIES)}; got {self.model!r}")
 
 
 @dataclass
@@ -173,7 +168,7 @@ class SceneTask(Task):
 
     @property
     def family(self) -> str:  # depends on the model this run trains
-        return FAMILY_OF[self.config.model]
+        return SCENE_FAMILIES[self.config.model]
 
     def model_config(self) -> AudioSceneConfig | FrameSceneConfig | FusionConfig:
         """The chosen model's config, with one output per class of ``config.classes``.
@@ -189,10 +184,7 @@ class SceneTask(Task):
     def build_model(self, init: str) -> torch.nn.Module:
         """``--init scratch`` forces random backbones; ``pretrained`` follows the model config's flag."""
         self.init = init
-        config = self.model_config()
-        if self.config.model == "fusion":
-            return CLIPLateFusion(config)
-        return AudioSceneModel(config) if self.config.model == "audio" else FrameSceneModel(config)
+        return create_model(self.family, self.model_config())
 
     def build_datasets(self, data_dir: Path) -> tuple[Dataset, Dataset | None]:
         cfg = self.config

@@ -41,7 +41,8 @@ from mmdemo.cityscapes import (
 )
 from mmdemo.metrics import confusion_matrix, mean_iou
 from mmdemo.models.scene import frames_to_tensor
-from mmdemo.models.segmentation import FAMILY, HRNetSegmenter, SegmentationConfig
+from mmdemo.models.factory import SEGMENTATION, create_model
+from mmdemo.models.segmentation import SegmentationConfig
 from training.scratch import is_pretrained
 from training.task import Task
 
@@ -130,7 +131,7 @@ class StreetFrames(Dataset):
 
 
 class SegmentationTask(Task):
-    family = FAMILY
+    family = SEGMENTATION
     Config = SegmentationTaskConfig
     selection_metric = "mIoU"  # section 3.1.2: the networks are compared by their best val mIoU
     selection_mode = "max"
@@ -141,7 +142,7 @@ class SegmentationTask(Task):
 
     def build_model(self, init: str) -> torch.nn.Module:
         self.init = init
-        return HRNetSegmenter(self.model_config())
+        return create_model(SEGMENTATION, self.model_config())
 
     def build_datasets(self, data_dir: Path) -> tuple[Dataset, Dataset | None]:
         cfg = self.config

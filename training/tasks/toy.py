@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
+from mmdemo.models.factory import ModelFamily, register_family
 from training.task import Task
 
 
@@ -53,11 +54,12 @@ class ToyMLP(nn.Module):
         return self.net(x)
 
 
-FAMILIES = {"toy-mlp": (ToyModelConfig, ToyMLP)}  # for mmdemo.checkpoint.build_from_checkpoint
+TOY = "toy-mlp"
+register_family(TOY, ModelFamily(ToyModelConfig, lambda config, pretrained: ToyMLP(config), "a toy MLP"))  # load_model reads its exports
 
 
 class ToyTask(Task):
-    family = "toy-mlp"
+    family = TOY
     Config = ToyConfig
     selection_metric = "accuracy"
     selection_mode = "max"

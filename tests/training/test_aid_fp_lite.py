@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from mmdemo.models.meltr import MELTR, MELTRConfig, loss_weights
-from training.meltr import AIDFPLite, AIDFPLiteConfig, LossCombiner, MELTRRecorder
+from training.aid_fp_lite import AIDFPLite, AIDFPLiteConfig, LossCombiner, MELTRRecorder
 
 BATCHES = [(1.0, -0.5, 0.3), (0.6, 0.2, -0.4), (1.4, -1.0, 0.8)]
 D = 0.7

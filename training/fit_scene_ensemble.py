@@ -3,7 +3,7 @@
 After ``python -m training scene`` has trained the models and their exports are gathered into
 one checkpoint set (``SET/audio``, ``SET/frames``, ``SET/fusion``; any subset)::
 
-    python -m training.tasks.scene_ensemble --data DIR --checkpoints SET [--split evaluate]
+    python -m training.fit_scene_ensemble --data DIR --checkpoints SET [--split evaluate]
 
 runs every model over the val split of ``DIR`` (TAU layout; by default ``fold1_evaluate``, the
 split the trainer selected epochs on, never a split you report), chooses per class which
@@ -72,7 +72,7 @@ def _stderr_progress(done: int, total: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m training.tasks.scene_ensemble", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m training.fit_scene_ensemble", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="TAU-layout folder whose val split the ensemble is fitted on")
     parser.add_argument("--checkpoints", type=Path, required=True, help="checkpoint set: audio/, frames/, fusion/ exports")
     parser.add_argument("--split", default="evaluate", choices=("train", "evaluate"), help="the val split (default evaluate)")
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     set_offline_environment()
     features = args.features or (args.data / SCENE_FEATURES_DIR if (args.data / SCENE_FEATURES_DIR).is_dir() else None)
-    command = shlex.join(["python", "-m", "training.tasks.scene_ensemble", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "training.fit_scene_ensemble", *(sys.argv[1:] if argv is None else argv)])
     written = fit_ensemble(args.data, args.checkpoints, args.split, args.fold, args.tolerance, features,
                            tuple(args.off), args.device, command)
     print(json.dumps(written))

@@ -10,7 +10,8 @@ audio retrieval with PaSST and GPT-augmented captions" (section 2). Read top to 
 - the text tower (2.2): any Hugging Face encoder, CLS or mean pooled, on captions lowercased
   without punctuation and cut at 32 tokens (2.5);
 - linear projections of both to a shared 1024-d space (2.3), the cosine similarity matrix C
-  and the symmetric NT-Xent loss over it, with a learnable temperature;
+  and the symmetric NT-Xent loss over it (``mmdemo.models.losses.symmetric_cross_entropy``),
+  with a learnable temperature;
 - ``AudioTextRetriever``: an export loaded for inference, where long recordings are cut into
   fixed segments that are embedded separately and averaged (2.5), so a file always gets the
   same embedding.
@@ -39,7 +40,6 @@ from mmdemo.errors import InputError
 from mmdemo.media.spectrogram import MelSpectrogram
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
 
-FAMILY = "audio-text-dual-encoder"
 
 
 @dataclass(frozen=True)
@@ -275,13 +275,6 @@ class DualEncoder(nn.Module):
         return trained_state_dict(self, "text.backbone.")
 
 
-def nt_xent(logits: torch.Tensor) -> torch.Tensor:
-    """Symmetric NT-Xent (section 2): the mean of audio->text and text->audio cross-entropy,
-    with the matching pairs on the diagonal of the (N, N) scaled similarity matrix."""
-    targets = torch.arange(logits.shape[0], device=logits.device)
-    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
-
-
 # ----------------------------------------------------------------------------------------------
 # Inference: fixed segments, averaged
 
@@ -322,8 +315,9 @@ class AudioTextRetriever:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> AudioTextRetriever:
         from mmdemo.checkpoint import WEIGHTS_FILE
+        from mmdemo.models.factory import AUDIO_TEXT, load_model
 
-        model = load_dual_encoder(path)  # refuses a folder that is not an export (pickles included) first
+        model = load_model(path, AUDIO_TEXT)  # refuses a folder that is not an export (pickles included) first
         digest = file_sha256(Path(path) / WEIGHTS_FILE)
         return cls(model.to(device), source=str(path), weights_sha256=digest)
 
@@ -390,10 +384,3 @@ class AudioTextRetriever:
             batch = {k: v.to(self.model.device) for k, v in self.model.tokenize(texts[start : start + batch_size]).items()}
             out.append(self.model.embed_text(**batch).float().cpu().numpy())
         return np.concatenate(out)
-
-
-def load_dual_encoder(path: str | Path) -> DualEncoder:
-    """An export of ``python -m training audio-retrieval``; frozen text layers come from the pretrained model."""
-    from mmdemo.checkpoint import load_partial_export
-
-    return load_partial_export(path, FAMILY, DualEncoderConfig, lambda config: DualEncoder.from_config(config, pretrained=config.text_train_layers >= 0, pretrained_audio=False), "text.backbone.", "an audio-text dual encoder")

@@ -3,7 +3,7 @@ import pytest
 
 from mmdemo.errors import InputError
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
-from mmdemo.retrieval.index import Candidate, CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.corpus_index import Candidate, CorpusIndex, RetrievalConfig
 
 QUESTIONS = {"cpr": "how to do chest compressions", "burn": "how to treat a burn with cold water", "knee": "knee stretch exercise"}
 
