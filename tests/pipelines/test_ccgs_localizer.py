@@ -22,7 +22,7 @@ def ccgs_locator(tmp_path_factory) -> AnswerLocator:
 
 @pytest.mark.slow
 def test_ccgs_answers_with_distinct_spans_and_a_span_matrix(ccgs_locator, tmp_path):
-    assert "CCGS" in ccgs_locator.describe()["method"]
+    assert ccgs_locator.describe()["localizer"] == "ccgs" and "CCGS" in ccgs_locator.answered_by()["method"]
     result = ccgs_locator.run("How do I do a chin tuck for neck pain?", top_k=4, per_video=4, work_dir=tmp_path)
     shortlist = {c["video_id"] for c in result.candidates}
     assert len(result.candidates) == 4 and len(shortlist) <= 5

@@ -13,7 +13,8 @@ import torch
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
-from mmdemo.models.dual_encoder import FAMILY, AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.models.dual_encoder import FAMILY, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.pipelines.audio_retriever import AudioChecks
 from mmdemo.pipelines.search_audio import CHECKPOINT_DIR, COLLECTION_DIR, INDEX_DIR, AudioSearch
 from training.data.synthetic_audio import generate_collection
 
@@ -59,7 +60,8 @@ def test_text_search_lists_clips_best_first_with_spectrograms(search):
     assert len(scores) == 4 and scores == sorted(scores, reverse=True)
     assert all(h.path.is_file() and h.caption for h in result.hits)
     answer = result.to_json()
-    assert [set(a) for a in answer] == [{"clip_id", "score", "caption"}] * 4
+    assert set(answer) == {"query", "results", "captions", "note"} and answer["query"] == result.query
+    assert [set(a) for a in answer["results"]] == [{"clip_id", "score", "caption"}] * 4
     spec = result.spectrograms[0]
     assert spec["clip_id"] == result.hits[0].clip_id and len(spec["db"]) == 128 and spec["seconds"] == pytest.approx(4.0)
 
