@@ -88,18 +88,11 @@ class AudioTextRetriever:
         return self.embed_waveform(self.load_waveform(path))
 
     @torch.inference_mode()
-    def spectrogram(self, path: str | Path, max_frames: int) -> dict:
-        """The log-mel spectrogram the model hears, in dB: ``{"db": (mels, frames) rows, "seconds"}``.
-
-        Longer ones are max-pooled in time down to ``max_frames`` columns, which keeps short events visible.
-        """
+    def spectrogram(self, path: str | Path) -> dict:
+        """The mel spectrogram the model hears: ``{"power": (mels, frames) float32 array, "seconds"}``."""
         waveform = torch.from_numpy(self.load_waveform(path)).to(self.model.device)
         power = self.model.front_end.mel(waveform[None].float())[0]
-        db = 10.0 * torch.log10(power.clamp(min=1e-10))
-        pool = -(-db.shape[1] // max_frames)  # ceil
-        if pool > 1:
-            db = F.max_pool1d(db[None], pool, ceil_mode=True)[0]
-        return {"db": db.cpu().numpy().round(1).tolist(), "seconds": len(waveform) / self.sample_rate}
+        return {"power": power.cpu().numpy(), "seconds": len(waveform) / self.sample_rate}
 
     @torch.inference_mode()
     def embed_texts(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

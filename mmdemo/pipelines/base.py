@@ -3,6 +3,7 @@
 A pipeline is cheap to create (``load`` or ``from_dir``): nothing is read until a request, or the
 app's warm-up (``mmdemo.ui.warmup``), asks for a part. Each part is built once under one lock per
 pipeline, so two requests that race for a model load it once; the second waits and reuses it.
+Builds of different pipelines take turns (``_BUILDING``).
 ``describe`` returns facts (names, training data, metrics as numbers), never prose and never a
 server path: the UI words them (``mmdemo.ui.model_card``).
 """
@@ -21,6 +22,11 @@ from mmdemo.errors import InputError
 from mmdemo.names import without_dirs
 
 T = TypeVar("T")
+# One build at a time in the whole process, whichever pipeline asks: the libraries the models
+# import (transformers' lazy modules) are not safe to import from two threads at once, and the
+# warm-up thread is importing them while the first requests arrive. Parts already built are
+# handed out without it.
+_BUILDING = threading.RLock()
 
 
 class Progress(Protocol):
@@ -113,7 +119,8 @@ class Pipeline:
         """The part ``name``, built by ``build`` the first time it is asked for, then shared."""
         with self._load_lock:
             if name not in self._parts:
-                self._parts[name] = build()
+                with _BUILDING:
+                    self._parts[name] = build()
             return self._parts[name]
 
     def loaded(self, name: str) -> bool:

@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
 SPAN_QA_DIR = "span_qa"  # a span QA export there picks the answer sentences inside the span
-HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 MAX_TOP_K = 20
 CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
 CLIP_TTL_SECONDS = 2 * 3600  # gradio has copied a clip into its own cache long before this
@@ -117,8 +116,8 @@ class LocateResult:
     media_path: Path | None  # the chosen video's full file
     models: dict[str, str]
     sources: dict[str, Source] = field(default_factory=dict, repr=False)
-    # CCGS only: the chosen video's global-span matrix ("starts"/"ends" in seconds, "scores"
-    # with None for impossible spans) for the heatmap; None with the zero-shot localizer.
+    # CCGS only: the chosen video's global-span matrix, one row and column per caption ("starts"/"ends"
+    # in seconds, "scores" an (R, R) array, -inf for impossible spans); None with the zero-shot localizer.
     span_matrix: dict[str, Any] | None = None
     reading: ReaderAnswer | None = None  # the reader's answer inside the transcript; None without a reader
     subtitles: Subtitles | None = None  # the upload's captions and their origin; None for the bundled corpus
@@ -175,22 +174,6 @@ def at_most_per_video(found: list, per_video: int) -> list:
             taken[c.video_id] = taken.get(c.video_id, 0) + 1
             kept.append(c)
     return kept
-
-
-def heatmap(matrix, captions: tuple[Caption, ...]) -> dict[str, Any]:
-    """A span matrix as plain lists for plotting, max-pooled when it has too many sentences."""
-    import numpy as np
-
-    r = matrix.shape[0]
-    block = -(-r // HEATMAP_MAX_SENTENCES)  # ceil
-    cells = -(-r // block)
-    padded = np.full((cells * block, cells * block), -np.inf)
-    padded[:r, :r] = matrix
-    pooled = padded.reshape(cells, block, cells, block).max(axis=(1, 3))
-    starts = [captions[min(i * block, r - 1)].start for i in range(cells)]
-    ends = [captions[min(i * block + block - 1, r - 1)].end for i in range(cells)]
-    scores = [[float(v) if np.isfinite(v) else None for v in row] for row in pooled]
-    return {"starts": starts, "ends": ends, "scores": scores}
 
 
 def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
@@ -474,7 +457,9 @@ class AnswerLocator(Pipeline):
         videos = {v.video_id: v for v in index.videos}
         best = spans[0]
         if search is not None:
-            span_matrix = heatmap(answer.matrices[best.video_id], videos[best.video_id].captions)
+            captions = videos[best.video_id].captions
+            span_matrix = {"starts": [c.start for c in captions], "ends": [c.end for c in captions],
+                           "scores": answer.matrices[best.video_id]}
         candidates = [{"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end,
                        "score": float(chance[c.video_id])} for c in spans]
         plot = {

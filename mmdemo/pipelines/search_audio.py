@@ -33,7 +33,6 @@ COLLECTION_DIR = "sounds"  # the bundled collection under assets/
 INDEX_DIR = "sounds_index"  # its prebuilt index under assets/
 CAPTIONS_FILE = "captions.csv"
 MAX_TOP_K = 10
-SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class AudioSearchResult:
     query: str  # the text, or the uploaded file's name
     hits: list[AudioHit]
     captions: list[dict[str, Any]] = field(default_factory=list)  # audio queries: nearest known captions
-    spectrograms: list[dict[str, Any]] = field(default_factory=list)  # per hit: "clip_id", "db" rows, "seconds"
+    spectrograms: list[dict[str, Any]] = field(default_factory=list)  # per hit: "clip_id", mel "power", "seconds"
     note: str = ""  # anything the user should know about how the query was read
 
     def to_json(self) -> dict[str, Any]:
@@ -174,5 +173,5 @@ class AudioSearch(Pipeline):
                 for h in found]
 
     def _spectrograms(self, hits: list[AudioHit]) -> list[dict[str, Any]]:
-        """Each hit's log-mel spectrogram (the model's own front end), in dB, for plotting."""
-        return [{"clip_id": hit.clip_id, **self.retriever().spectrogram(hit.path, SPECTROGRAM_MAX_FRAMES)} for hit in hits]
+        """Each hit's mel spectrogram (the model's own front end), for plotting."""
+        return [{"clip_id": hit.clip_id, **self.retriever().spectrogram(hit.path)} for hit in hits]
