@@ -109,7 +109,7 @@ class AudioSearch(Pipeline):
         items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
         if self.index_dir.is_dir():
             prebuilt = VectorIndex.load(self.index_dir)
-            if prebuilt.info.get("weights_sha256") == retriever.describe()["weights_sha256"]:
+            if prebuilt.info.get("weights_sha256") == retriever.weights_sha256:
                 return prebuilt
         report = reporter(progress)
         vectors = []
@@ -139,9 +139,9 @@ class AudioSearch(Pipeline):
         """Clips that sound like the description; InputError (for a person) on bad input."""
         text = check_text(query, self.settings.limits, "description of a sound", "a dog barks while rain falls on a tin roof")
         top_k = max(1, min(int(top_k), MAX_TOP_K))
-        index = self.index(progress)
+        index, retriever = self.index(progress), self.retriever()  # never taken while holding the model lock
         with self._model_lock:
-            vector = self.retriever().embed_texts([text])[0]
+            vector = retriever.embed_texts([text])[0]
         hits = self._hits(index.search(vector, top_k)[0])
         return AudioSearchResult(query=text, hits=hits, spectrograms=self._spectrograms(hits))
 

@@ -147,3 +147,4 @@ def test_without_a_model_the_search_says_what_is_missing(tmp_path):
     assert not search.available()
     with pytest.raises(InputError, match="No audio search model"):
         search.search_text("a dog barks")
+
