@@ -29,7 +29,8 @@ def header_markdown(captioner: VideoCaptioner) -> str:
         return f"No captioning model is installed here (expected a checkpoint folder {captioner.root.name})."
     facts = captioner.describe()
     card = facts["models"][0]
-    return (f"**Model:** {card.name} ({card.note}), its losses combined by **{facts['combiner']}**"
+    what = f" ({card.note})" if card.note else ""
+    return (f"**Model:** {card.name}{what}, its losses combined by **{facts['combiner']}**"
             f"{load_note(captioner.settings.warm_up)}")
 
 

@@ -120,6 +120,8 @@ def shown(result: LocateResult) -> tuple:
 
 @dataclass
 class QuestionArea:
+    """The tab's inputs, laid out by ``question_area`` and wired by ``wire_events``."""
+
     question: gr.Textbox
     video: gr.Video
     subtitles: gr.File
@@ -129,6 +131,8 @@ class QuestionArea:
 
 @dataclass
 class AnswerArea:
+    """The tab's result components; ``answered`` and ``played`` are the two events' output lists."""
+
     raw: gr.JSON
     answer: gr.Markdown
     table: gr.Dataframe
@@ -151,6 +155,8 @@ class AnswerArea:
 
 @dataclass
 class SpeechArea:
+    """The recognised-subtitles box: shown after an answer from speech, edited by the person."""
+
     box: gr.Accordion
     state: gr.State
     note: gr.Markdown
@@ -159,6 +165,7 @@ class SpeechArea:
 
 
 def question_area() -> QuestionArea:
+    """The question column: the question, an optional upload, how many answers, examples."""
     question = gr.Textbox(label="Question", placeholder="How do I do a chin tuck for neck pain?", max_lines=3,
                           elem_id="qa-question")
     with gr.Accordion("Your own video (optional; without one the demo corpus is searched)", open=False):
