@@ -35,7 +35,8 @@ set_offline_environment()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmdemo.models.audio_text import AudioTextRetriever, AudioTowerConfig, DualEncoder, DualEncoderConfig  # noqa: E402
+from mmdemo.models.audio_text import AudioTowerConfig, DualEncoder, DualEncoderConfig  # noqa: E402
+from mmdemo.pipelines.audio_retriever import AudioTextRetriever  # noqa: E402
 
 
 def clips_per_second(retriever: AudioTextRetriever, clips: list[np.ndarray]) -> float:

@@ -211,7 +211,7 @@ def _run_audio_retrieval(args: argparse.Namespace) -> dict:
 
     from mmdemo.config import set_offline_environment
     from mmdemo.metrics import cross_modal_retrieval
-    from mmdemo.models.audio_text import AudioTextRetriever
+    from mmdemo.pipelines.audio_retriever import AudioTextRetriever
     from mmdemo.retrieval.clotho import read_clotho
 
     set_offline_environment()

@@ -35,7 +35,7 @@ SHOWN_SKIPS = 10  # skipped files the stderr summary lists before "..."
 
 
 class AudioEmbedder(Protocol):
-    """What the indexer needs from a model; ``mmdemo.models.audio_text.AudioTextRetriever`` is one."""
+    """What the indexer needs from a model; ``mmdemo.pipelines.audio_retriever.AudioTextRetriever`` is one."""
 
     dim: int
 
@@ -49,7 +49,7 @@ class AudioEmbedder(Protocol):
 def load_embedder(checkpoint: str | Path, device: str) -> AudioEmbedder:
     if not Path(checkpoint).is_dir():
         raise InputError(f"checkpoint {checkpoint} is not a directory (expected a dual encoder export)")
-    from mmdemo.models.audio_text import AudioTextRetriever
+    from mmdemo.pipelines.audio_retriever import AudioTextRetriever
 
     return AudioTextRetriever.load(checkpoint, device=device)
 

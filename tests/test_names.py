@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from mmdemo.names import checkpoint_label, without_dirs
+from mmdemo.names import without_dirs
 
 
 def test_absolute_and_home_paths_become_their_last_part():
@@ -16,11 +14,3 @@ def test_absolute_and_home_paths_become_their_last_part():
 def test_urls_relative_paths_and_slashes_in_words_stay():
     text = "see https://example.org/a/b, training/configs/x.yaml, and/or 1/2"
     assert without_dirs(text) == text
-
-
-def test_a_checkpoint_is_named_by_its_folder_and_meta_note(tmp_path):
-    export = tmp_path / "captioner"
-    export.mkdir()
-    assert checkpoint_label(export) == "captioner"
-    (export / "meta.json").write_text(json.dumps({"note": "video captioning", "data": str(tmp_path)}))
-    assert checkpoint_label(export) == "captioner (video captioning)"

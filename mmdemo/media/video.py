@@ -203,25 +203,34 @@ def _is_still_image(path: Path) -> bool:
     return head.startswith(_IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
-def validate_upload(path: str | Path, limits: Limits) -> MediaInfo:
-    """Probe an uploaded video after refusing files over the size limit (checked first, so a
-    huge file is never handed to ffmpeg); then the duration limit; then require video."""
+def validate_upload(path: str | Path | None, limits: Limits, *, verb: str = "use", needs_video: bool = True,
+                    max_seconds: float | None = None, task: str | None = None) -> MediaInfo:
+    """The one check of an uploaded clip, for every tab: refuse files over the size limit (checked
+    first, so a huge file is never handed to ffmpeg), then anything that is not media, then
+    (``needs_video``) a file without video, then clips longer than ``max_seconds`` (default: the
+    video limit). Every refusal is an ``InputError`` written for the person who uploaded it.
+
+    ``verb``: what the tab does with the clip, for the empty-upload message ("classify");
+    ``task``: the tab's name for its own length limit ("scene classification").
+    """
+    if not path:
+        raise InputError(f"Please upload a video clip (or pick an example) to {verb}.")
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"File not found: '{path.name}'.")
+        raise InputError(f"File not found: '{path.name}'. Upload it again.")
     size_mb = path.stat().st_size / 1e6
     if size_mb > limits.max_upload_mb:
         raise InputError(
             f"The file is {_megabytes(size_mb)}; the upload limit is {_megabytes(limits.max_upload_mb)}."
         )
     info = probe(path)
-    if not info.has_video:
+    if needs_video and not info.has_video:
         raise InputError(f"'{path.name}' has no video stream (it looks like an audio-only file).")
-    if info.duration > limits.max_video_seconds:
-        raise InputError(
-            f"This video is {_minutes(info.duration)} long; the limit is "
-            f"{limits.max_video_seconds / 60:g} minutes. Trim it and upload again."
-        )
+    limit = limits.max_video_seconds if max_seconds is None else max_seconds
+    if info.duration > limit:
+        allowed = f"{task} takes clips of up to {limit:g} s" if task else f"the limit is {limit / 60:g} minutes"
+        raise InputError(f"This {'clip' if task else 'video'} is {_minutes(info.duration)} long; {allowed}. "
+                         "Trim it and upload again.")
     return info
 
 

@@ -12,9 +12,8 @@ audio retrieval with PaSST and GPT-augmented captions" (section 2). Read top to 
 - linear projections of both to a shared 1024-d space (2.3), the cosine similarity matrix C
   and the symmetric NT-Xent loss over it (``mmdemo.models.losses.symmetric_cross_entropy``),
   with a learnable temperature;
-- ``AudioTextRetriever``: an export loaded for inference, where long recordings are cut into
-  fixed segments that are embedded separately and averaged (2.5), so a file always gets the
-  same embedding.
+- inference segmenting: long recordings are cut into fixed segments that are embedded
+  separately and averaged (2.5; the search service is ``mmdemo.pipelines.audio_retriever``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,8 +33,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import trained_state_dict
-from mmdemo.digest import file_sha256
-from mmdemo.errors import InputError
 from mmdemo.media.spectrogram import MelSpectrogram
 from mmdemo.models.encoders import TextEncoder, TextEncoderConfig, train_top_layers
 
@@ -295,92 +291,3 @@ def segment_waveform(waveform: np.ndarray, segment: int) -> np.ndarray:
     return np.stack([waveform[s : s + segment] for s in starts])
 
 
-@dataclass(frozen=True)
-class AudioChecks:
-    min_seconds: float = 0.25  # shorter clips carry too little for the front end to describe
-    silence_peak: float = 1e-4  # a peak amplitude below this (-80 dBFS) is silence
-    max_seconds: float = 600.0  # longer recordings are embedded from their first ten minutes
-
-
-class AudioTextRetriever:
-    """A trained dual encoder for search: files and texts in, unit vectors out (numpy)."""
-
-    def __init__(self, model: DualEncoder, checks: AudioChecks = AudioChecks(), source: str = "",
-                 weights_sha256: str = "") -> None:
-        self.model = model.eval()
-        self.checks = checks
-        self.source = source
-        self.weights_sha256 = weights_sha256  # tells an index made by these weights from a stale one
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> AudioTextRetriever:
-        from mmdemo.checkpoint import WEIGHTS_FILE
-        from mmdemo.models.factory import AUDIO_TEXT, load_model
-
-        model = load_model(path, AUDIO_TEXT)  # refuses a folder that is not an export (pickles included) first
-        digest = file_sha256(Path(path) / WEIGHTS_FILE)
-        return cls(model.to(device), source=str(path), weights_sha256=digest)
-
-    @property
-    def dim(self) -> int:
-        return self.model.config.embed_dim
-
-    @property
-    def sample_rate(self) -> int:
-        return self.model.config.front_end.sample_rate
-
-    def describe(self) -> dict:
-        config = self.model.config
-        return {"checkpoint": self.source, "weights_sha256": self.weights_sha256, "audio_tower": config.audio.kind,
-                "text_encoder": config.text.name, "embed_dim": config.embed_dim,
-                "segment_seconds": config.audio.segment_seconds}
-
-    def check_waveform(self, waveform: np.ndarray, name: str) -> None:
-        """Refuse what cannot be described: near-empty or silent audio."""
-        seconds = len(waveform) / self.sample_rate
-        if seconds < self.checks.min_seconds:
-            raise InputError(f"'{name}' is {seconds:.2f} s long; audio search needs at least {self.checks.min_seconds:g} s.")
-        if not np.isfinite(waveform).all() or float(np.abs(waveform).max()) < self.checks.silence_peak:
-            raise InputError(f"'{name}' is silent; there is nothing to search for.")
-
-    def load_waveform(self, path: str | Path) -> np.ndarray:
-        """Decode any audio (or video) file to mono at the model's rate, checked and bounded."""
-        from mmdemo.media.audio import load_audio
-
-        path = Path(path)
-        waveform = load_audio(path, sample_rate=self.sample_rate, max_seconds=self.checks.max_seconds)
-        self.check_waveform(waveform, path.name)
-        return waveform
-
-    @torch.inference_mode()
-    def embed_waveform(self, waveform: np.ndarray) -> np.ndarray:
-        """(embed_dim,) unit vector: the normalised mean of the segments' embeddings."""
-        pieces = torch.from_numpy(segment_waveform(np.asarray(waveform, dtype=np.float32), self.model.segment_samples))
-        vectors = self.model.embed_audio(pieces.to(self.model.device)).float().mean(dim=0)
-        return F.normalize(vectors, dim=0).cpu().numpy()
-
-    def embed_audio_file(self, path: str | Path) -> np.ndarray:
-        return self.embed_waveform(self.load_waveform(path))
-
-    @torch.inference_mode()
-    def spectrogram(self, path: str | Path, max_frames: int) -> dict:
-        """The log-mel spectrogram the model hears, in dB: ``{"db": (mels, frames) rows, "seconds"}``.
-
-        Longer ones are max-pooled in time down to ``max_frames`` columns, which keeps short events visible.
-        """
-        waveform = torch.from_numpy(self.load_waveform(path)).to(self.model.device)
-        power = self.model.front_end.mel(waveform[None].float())[0]
-        db = 10.0 * torch.log10(power.clamp(min=1e-10))
-        pool = -(-db.shape[1] // max_frames)  # ceil
-        if pool > 1:
-            db = F.max_pool1d(db[None], pool, ceil_mode=True)[0]
-        return {"db": db.cpu().numpy().round(1).tolist(), "seconds": len(waveform) / self.sample_rate}
-
-    @torch.inference_mode()
-    def embed_texts(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """(N, embed_dim) unit vectors of captions or queries."""
-        out = [np.zeros((0, self.dim), dtype=np.float32)]
-        for start in range(0, len(texts), batch_size):
-            batch = {k: v.to(self.model.device) for k, v in self.model.tokenize(texts[start : start + batch_size]).items()}
-            out.append(self.model.embed_text(**batch).float().cpu().numpy())
-        return np.concatenate(out)

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
-from mmdemo.names import checkpoint_label, without_dirs
-from mmdemo.pipelines.locate_answer import Progress
+from mmdemo.media.video import validate_upload
+from mmdemo.pipelines.base import ModelCard, Pipeline, Progress, reporter
 from mmdemo.speech.transcriber import Transcriber
 
 if TYPE_CHECKING:  # imported when first needed: they pull in torch
     from mmdemo.models.captioner import Captioner
+    from mmdemo.media.video import MediaInfo
     from mmdemo.models.encoders import ImageEncoder
 
 CHECKPOINT_DIR = "captioner"  # the captioner export under the checkpoint root
@@ -65,56 +66,46 @@ class MeltrRecord:
                 "weights": [[round(w, 5) for w in row] for row in self.weights], "combiner": self.combiner}
 
 
-class VideoCaptioner:
+class VideoCaptioner(Pipeline):
     """Load cheaply with ``load``; the captioner and the image encoder are built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._model: Captioner | None = None
-        self._encoder: ImageEncoder | None = None
-        self._load_lock = threading.Lock()
+    checkpoint_dir = CHECKPOINT_DIR
+    missing = "No captioning model is installed"
+
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+        super().__init__(settings, root)
         self._model_lock = threading.Lock()  # HF tokenizers are not thread-safe
         self.transcriber = Transcriber.from_settings(settings)  # fills an empty V+T transcript from speech
 
-    @classmethod
-    def load(cls, settings: Settings) -> VideoCaptioner:
-        return cls(settings)
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.settings.checkpoint_root / CHECKPOINT_DIR
-
-    def available(self) -> bool:
-        return self.checkpoint_path.is_dir()
-
     def meta(self) -> dict[str, Any]:
-        path = self.checkpoint_path / "meta.json"
+        path = self.root / "meta.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
-    def describe(self) -> dict[str, str]:
-        """What answers, by name (no server paths)."""
-        meta = self.meta()
-        return {"checkpoint": checkpoint_label(self.checkpoint_path),
-                "combiner": str(meta.get("meltr", {}).get("combiner", "meltr")),
-                "data": without_dirs(str(meta.get("data", "unknown data")))}
+    def describe(self) -> dict[str, Any]:
+        """The captioner's card and how it combined its training losses."""
+        card = ModelCard.read(self.root) if self.available() else None
+        return {"models": [card] if card else [],
+                "combiner": str(self.meta().get("meltr", {}).get("combiner", "meltr")) if card else None}
 
     def models(self) -> tuple[Captioner, ImageEncoder, float]:
         """(captioner, the image encoder its features came from, frames per second)."""
-        with self._load_lock:
-            if self._model is None:
-                if not self.available():
-                    raise InputError(f"No captioning model is installed (expected an export at {self.checkpoint_path}).")
-                from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
-                from mmdemo.models.factory import CAPTIONER, load_model
+        self.require()
+        model, encoder = self.part("models", self._load_models)
+        return model, encoder, float(self.meta().get("features", {}).get("fps", DEFAULT_FPS))
 
-                features = self.meta().get("features", {})
-                config = ImageEncoderConfig(model=features.get("model", ImageEncoderConfig.model),
-                                            pretrained=features.get("pretrained", ""),
-                                            seed=int(features.get("seed", ImageEncoderConfig.seed)))
-                self._encoder = ImageEncoder.from_config(config).to(self.settings.device)
-                self._model = load_model(self.checkpoint_path, CAPTIONER).to(self.settings.device)
-            fps = float(self.meta().get("features", {}).get("fps", DEFAULT_FPS))
-            return self._model, self._encoder, fps
+    def warm_up(self) -> None:
+        self.models()
+
+    def _load_models(self) -> tuple[Captioner, ImageEncoder]:
+        from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
+        from mmdemo.models.factory import CAPTIONER, load_model
+
+        features = self.meta().get("features", {})
+        config = ImageEncoderConfig(model=features.get("model", ImageEncoderConfig.model),
+                                    pretrained=features.get("pretrained", ""),
+                                    seed=int(features.get("seed", ImageEncoderConfig.seed)))
+        return (load_model(self.root, CAPTIONER).to(self.settings.device),
+                ImageEncoder.from_config(config).to(self.settings.device))
 
     def run(self, video: str | Path | None, transcript: str | None = None, beam_size: int = 1,
             progress: Progress | None = None, speech: bool = True) -> CaptionResult:
@@ -122,45 +113,20 @@ class VideoCaptioner:
 
         ``speech``: with no ``transcript``, recognise one from the clip's audio (V mode when there is no speech).
         """
-        from mmdemo.media.video import probe, read_frames
+        from mmdemo.media.video import read_frames
 
-        report = progress or (lambda fraction, desc=None: None)
-        if not video:
-            raise InputError("Please upload a video clip (or pick an example) to caption.")
-        path = Path(video)
+        report = reporter(progress)
         limits = self.settings.limits
-        if not path.is_file():
-            raise InputError(f"File not found: '{path.name}'. Upload the clip again.")
-        if path.stat().st_size / 1e6 > limits.max_upload_mb:
-            raise InputError(f"The file is larger than the upload limit of {limits.max_upload_mb:,.0f} MB.")
-        info = probe(path)  # InputError for anything that is not media
-        if not info.has_video:
-            raise InputError(f"'{path.name}' has no video stream; the captioner describes what it sees.")
-        if info.duration > limits.max_caption_seconds:
-            raise InputError(f"This clip is {info.duration:.0f} s long; captioning takes clips of up to "
-                             f"{limits.max_caption_seconds:g} s. Trim it and upload again.")
-        text = " ".join((transcript or "").split())
-        max_chars = limits.max_question_chars * 4
-        if len(text) > max_chars:
-            raise InputError(f"The transcript is too long; please keep it under {max_chars:,} characters.")
-        source, language = ("typed" if text else None), None
-        if not text and speech and info.has_audio:
-            report(0.02, desc="Recognising speech")
-            try:
-                heard = self.transcriber.transcribe(path, info=info, progress=lambda share: report(
-                    0.02 + 0.08 * share, desc=f"Recognising speech ({share:.0%} of the audio)"))
-            except InputError:  # no speech in it: caption from the video alone
-                heard = None
-            if heard is not None:
-                text = " ".join(c.text for c in heard.captions)[:max_chars]
-                source, language = "speech", heard.language
+        info = validate_upload(video, limits, verb="caption", max_seconds=limits.max_caption_seconds,
+                               task="captioning")
+        text, source, language = self._transcript(info, transcript, speech, report)
         beam_size = max(1, min(int(beam_size), MAX_BEAM))
         report(0.1, desc="Loading the captioner")
         model, encoder, fps = self.models()
         report(0.4, desc="Embedding the frames")
-        frames, _ = read_frames(path, fps=fps, size=encoder.image_size, max_frames=model.config.max_frames, info=info)
+        frames, _ = read_frames(info.path, fps=fps, size=encoder.image_size, max_frames=model.config.max_frames, info=info)
         if not len(frames):
-            raise InputError(f"No frames could be read from '{path.name}'.")
+            raise InputError(f"No frames could be read from '{info.path.name}'.")
         features = encoder.encode(frames)
         report(0.7, desc="Writing the caption")
         import torch
@@ -172,10 +138,26 @@ class VideoCaptioner:
                              mode="V+T" if text else "V", frames=len(frames), seconds=float(info.duration),
                              transcript=text, transcript_source=source, language=language)
 
+    def _transcript(self, info: MediaInfo, typed: str | None, speech: bool,
+                    report: Progress) -> tuple[str, str | None, str | None]:
+        """(transcript, "typed" | "speech" | None, language): what was typed, else the clip's recognised speech."""
+        text = " ".join((typed or "").split())
+        max_chars = self.settings.limits.max_question_chars * 4
+        if len(text) > max_chars:
+            raise InputError(f"The transcript is too long; please keep it under {max_chars:,} characters.")
+        if text or not speech or not info.has_audio:
+            return text, ("typed" if text else None), None
+        report(0.02, desc="Recognising speech")
+        try:
+            heard = self.transcriber.transcribe(info.path, info=info, progress=lambda share: report(
+                0.02 + 0.08 * share, desc=f"Recognising speech ({share:.0%} of the audio)"))
+        except InputError:  # no speech in it: caption from the video alone
+            return "", None, None
+        return " ".join(c.text for c in heard.captions)[:max_chars], "speech", heard.language
+
     def meltr_weights(self) -> MeltrRecord:
         """The export's MELTR record; InputError when there is none to show."""
-        if not self.available():
-            raise InputError(f"No captioning model is installed (expected an export at {self.checkpoint_path}).")
+        self.require()
         record = self.meta().get("meltr")
         if not record or not record.get("epochs"):
             raise InputError("This captioner's export has no MELTR record (it was trained without one).")

@@ -18,7 +18,6 @@ to a request is in its ``SceneResult``.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmdemo.config import Settings
 from mmdemo.errors import InputError
-from mmdemo.pipelines.locate_answer import Progress
+from mmdemo.media.video import validate_upload
+from mmdemo.pipelines.base import ModelCard, Pipeline, Progress, reporter
 
 if TYPE_CHECKING:  # imported when first needed: they pull in torch
     from mmdemo.media.video import MediaInfo
@@ -84,25 +83,11 @@ def _rounded(probs: dict[str, float]) -> dict[str, float]:
     return {name: round(float(p), 4) for name, p in probs.items()}
 
 
-class SceneClassifier:
+class SceneClassifier(Pipeline):
     """Load cheaply with ``load`` (or ``from_dir``); the models are built on first use."""
 
-    def __init__(self, settings: Settings, root: Path | None = None) -> None:
-        self.settings = settings
-        self.root = root if root is not None else settings.checkpoint_root / CHECKPOINT_DIR
-        self._models: dict[str, SceneModel] | None = None
-        self._encoders: dict[str, ImageEncoder] = {}
-        self._ensemble: EnsembleConfig | None = None
-        self._load_lock = threading.Lock()
-
-    @classmethod
-    def load(cls, settings: Settings) -> SceneClassifier:
-        return cls(settings)
-
-    @classmethod
-    def from_dir(cls, path: str | Path, settings: Settings | None = None) -> SceneClassifier:
-        """A classifier over the checkpoint set in ``path`` (evaluation, benchmarks)."""
-        return cls(settings or Settings(), Path(path))
+    checkpoint_dir = CHECKPOINT_DIR
+    missing = f"No scene classification model is installed ({', '.join(MODEL_NAMES)} exports)"
 
     def installed(self) -> list[str]:
         return [name for name in MODEL_NAMES if (self.root / name).is_dir()]
@@ -110,33 +95,28 @@ class SceneClassifier:
     def available(self) -> bool:
         return bool(self.installed())
 
-    def describe(self) -> dict[str, str]:
-        """What answers, by name (no server paths), cheaply (for the tab's header)."""
-        fitted = (self.root / ENSEMBLE_FILE).is_file()
-        return {"models": ", ".join(self.installed()) or "none", "checkpoints": self.root.name,
-                "ensemble": "class-wise selection fitted on val" if fitted else "no ensemble.json: no class-wise selection",
-                "device": self.settings.device}
+    def describe(self) -> dict[str, Any]:
+        """The installed models' cards, whether a class-wise selection was fitted, and the device."""
+        return {"models": [ModelCard.read(self.root / name) for name in self.installed()],
+                "ensemble_fitted": (self.root / ENSEMBLE_FILE).is_file(), "device": self.settings.device}
 
     # ---------------------------------------------------------------- lazily built parts
 
     def models(self) -> dict[str, SceneModel]:
         """The installed models by name, all on the settings' device and sharing one class list."""
-        with self._load_lock:
-            if self._models is None:
-                self._models = self._load_models()
-            return self._models
+        self.require()
+        return self.part("models", self._load_models)
+
+    def encoders(self) -> dict[str, ImageEncoder]:
+        """The image encoders whose features the fusion network reads (none without fusion)."""
+        return self.part("encoders", lambda: self._load_encoders(self.models()))
 
     def _load_models(self) -> dict[str, SceneModel]:
         from mmdemo.checkpoint import CheckpointError
-        from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
         from mmdemo.models.factory import SCENE_FAMILIES, load_model
 
-        names = self.installed()
-        if not names:
-            raise InputError(f"No scene classification model is installed (expected {', '.join(MODEL_NAMES)} "
-                             f"exports under {self.root}).")
         models = {}
-        for name in names:
+        for name in self.installed():
             loaded = load_model(self.root / name, tuple(SCENE_FAMILIES.values()))
             if loaded.name != name:
                 raise CheckpointError(f"{self.root / name} holds a '{loaded.name}' model, not a '{name}' one.")
@@ -145,12 +125,20 @@ class SceneClassifier:
         classes = {loaded.classes for loaded in models.values()}
         if len(classes) > 1:
             raise CheckpointError(f"The scene models under {self.root} were trained on different class lists.")
-        if "fusion" in models:
-            fusion = models["fusion"].model.config
-            for encoder in fusion.encoders:
-                config = ImageEncoderConfig(model=encoder, pretrained=fusion.pretrained)
-                self._encoders[encoder] = ImageEncoder.from_config(config).to(self.settings.device)
         return models
+
+    def _load_encoders(self, models: dict[str, SceneModel]) -> dict[str, ImageEncoder]:
+        from mmdemo.models.encoders import ImageEncoder, ImageEncoderConfig
+
+        if "fusion" not in models:
+            return {}
+        fusion = models["fusion"].model.config
+        return {encoder: ImageEncoder.from_config(ImageEncoderConfig(model=encoder, pretrained=fusion.pretrained))
+                .to(self.settings.device) for encoder in fusion.encoders}
+
+    def warm_up(self) -> None:
+        self.encoders()  # loads the models first
+        self.ensemble_config()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -158,21 +146,20 @@ class SceneClassifier:
 
     def ensemble_config(self) -> EnsembleConfig:
         """``ensemble.json``'s config, or every rule on without a selection table when there is none."""
+        return self.part("ensemble", self._read_ensemble)
+
+    def _read_ensemble(self) -> EnsembleConfig:
         from mmdemo.checkpoint import CheckpointError, config_from_dict
         from mmdemo.models.scene_ensemble import EnsembleConfig
 
-        with self._load_lock:
-            if self._ensemble is None:
-                path = self.root / ENSEMBLE_FILE
-                if not path.is_file():
-                    self._ensemble = EnsembleConfig()
-                else:
-                    try:
-                        data = json.loads(path.read_text(encoding="utf-8"))
-                    except (OSError, ValueError) as error:
-                        raise CheckpointError(f"{path} is not readable JSON ({error}).") from None
-                    self._ensemble = config_from_dict(EnsembleConfig, data.get("config", {}))
-            return self._ensemble
+        path = self.root / ENSEMBLE_FILE
+        if not path.is_file():
+            return EnsembleConfig()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{path} is not readable JSON ({error}).") from None
+        return config_from_dict(EnsembleConfig, data.get("config", {}))
 
     # ---------------------------------------------------------------- the request
 
@@ -180,9 +167,11 @@ class SceneClassifier:
         """Classify one uploaded clip; InputError (with a message for a person) on bad input."""
         from mmdemo.models.scene_ensemble import run_ensemble
 
-        report = progress or (lambda fraction, desc=None: None)
+        report = reporter(progress)
         report(0.0, desc="Reading your clip")
-        info = self.check_upload(path)
+        limits = self.settings.limits
+        info = validate_upload(path, limits, verb="classify", needs_video=False,
+                               max_seconds=limits.max_scene_seconds, task="scene classification")
         report(0.1, desc="Loading the scene models")
         self.models()
         report(0.3, desc="Decoding, then running the models")
@@ -206,25 +195,6 @@ class SceneClassifier:
             frame_times=clip.frame_times.tolist(),
             timings=timings,
         )
-
-    def check_upload(self, path: str | Path | None) -> MediaInfo:
-        """The upload's probe, after the size, media and length checks."""
-        from mmdemo.media.video import probe
-
-        limits = self.settings.limits
-        if not path:
-            raise InputError("Please upload a video clip (or pick an example) to classify.")
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"File not found: '{path.name}'.")
-        size_mb = path.stat().st_size / 1e6
-        if size_mb > limits.max_upload_mb:
-            raise InputError(f"The file is {size_mb:,.0f} MB; the upload limit is {limits.max_upload_mb:,.0f} MB.")
-        info = probe(path)  # InputError for anything that is not audio or video
-        if info.duration > limits.max_scene_seconds:
-            raise InputError(f"This clip is {info.duration:.0f} s long; scene classification takes clips of up to "
-                             f"{limits.max_scene_seconds:g} s (the models know 10 s scenes). Trim it and upload again.")
-        return info
 
     def predict_clip(
         self, audio_path: Path, video_path: Path, features: dict[str, np.ndarray] | None = None,
@@ -263,7 +233,7 @@ class SceneClassifier:
             probs["frames"] = self._average(models["frames"].model, frames_to_tensor(frames), timings, "frames")
         if "fusion" in models and (features is not None or len(frames)):
             started = time.perf_counter()
-            features = features if features is not None else {name: e.encode(frames) for name, e in self._encoders.items()}
+            features = features if features is not None else {name: e.encode(frames) for name, e in self.encoders().items()}
             timings["features"] = time.perf_counter() - started
             probs["fusion"] = self._average_features(models["fusion"].model, features, timings)
         return ClipPrediction(probs, abstained, frames, frame_times, timings)
@@ -293,7 +263,7 @@ class SceneClassifier:
         models = self.models()
         config = models["frames"].model.config if "frames" in models else SCENE_FRAMES
         sizes = [config.image_size] if "frames" in models else []
-        size = max(sizes + [encoder.image_size for encoder in self._encoders.values()])
+        size = max(sizes + [encoder.image_size for encoder in self.encoders().values()])
         if info.width and info.height:
             size = min(size, info.width, info.height)  # 4K comes down to it; small videos stay as they are
         return read_scene_frames(info.path, config, size=size, info=info)

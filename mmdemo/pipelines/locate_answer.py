@@ -31,12 +31,13 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption, to_srt, to_vtt
-from mmdemo.names import checkpoint_label, without_dirs
+from mmdemo.names import without_dirs
+from mmdemo.pipelines.base import ModelCard, Pipeline, Progress, reporter
 from mmdemo.pipelines.text_input import check_text
 from mmdemo.retrieval.corpus import Video
 from mmdemo.speech.transcriber import Transcriber
@@ -49,16 +50,9 @@ log = logging.getLogger(__name__)
 METHOD = "hybrid"  # BM25 + MiniLM cosine, fused (mmdemo.retrieval.corpus_index)
 CCGS_DIR = "ccgs"  # a CCGS export under the checkpoint root turns on the trained localizer
 SPAN_QA_DIR = "span_qa"  # a span QA export there picks the answer sentences inside the span
-HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 MAX_TOP_K = 20
 CLIP_ROOT = Path(tempfile.gettempdir()) / "mmdemo-answers"  # default home of per-request clip folders
 CLIP_TTL_SECONDS = 2 * 3600  # gradio has copied a clip into its own cache long before this
-
-
-class Progress(Protocol):
-    """What ``gr.Progress`` offers; any callable with this shape will do."""
-
-    def __call__(self, progress: float, desc: str | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -122,8 +116,8 @@ class LocateResult:
     media_path: Path | None  # the chosen video's full file
     models: dict[str, str]
     sources: dict[str, Source] = field(default_factory=dict, repr=False)
-    # CCGS only: the chosen video's global-span matrix ("starts"/"ends" in seconds, "scores"
-    # with None for impossible spans) for the heatmap; None with the zero-shot localizer.
+    # CCGS only: the chosen video's global-span matrix, one row and column per caption ("starts"/"ends"
+    # in seconds, "scores" an (R, R) array, -inf for impossible spans); None with the zero-shot localizer.
     span_matrix: dict[str, Any] | None = None
     reading: ReaderAnswer | None = None  # the reader's answer inside the transcript; None without a reader
     subtitles: Subtitles | None = None  # the upload's captions and their origin; None for the bundled corpus
@@ -182,22 +176,6 @@ def at_most_per_video(found: list, per_video: int) -> list:
     return kept
 
 
-def heatmap(matrix, captions: tuple[Caption, ...]) -> dict[str, Any]:
-    """A span matrix as plain lists for plotting, max-pooled when it has too many sentences."""
-    import numpy as np
-
-    r = matrix.shape[0]
-    block = -(-r // HEATMAP_MAX_SENTENCES)  # ceil
-    cells = -(-r // block)
-    padded = np.full((cells * block, cells * block), -np.inf)
-    padded[:r, :r] = matrix
-    pooled = padded.reshape(cells, block, cells, block).max(axis=(1, 3))
-    starts = [captions[min(i * block, r - 1)].start for i in range(cells)]
-    ends = [captions[min(i * block + block - 1, r - 1)].end for i in range(cells)]
-    scores = [[float(v) if np.isfinite(v) else None for v in row] for row in pooled]
-    return {"starts": starts, "ends": ends, "scores": scores}
-
-
 def sweep_old_folders(root: Path, max_age_seconds: float) -> None:
     """Delete request folders older than ``max_age_seconds``, so a long-running server's disk stays flat."""
     cutoff = time.time() - max_age_seconds
@@ -224,31 +202,39 @@ def write_subtitle_files(captions: list[Caption] | tuple[Caption, ...], stem: st
     return srt, vtt
 
 
+@dataclass
+class Found:
+    """What one search found, before the answer is read and cut."""
+
+    spans: list  # best first, at most ``per_video`` per video
+    videos: dict[str, Video]  # every video searched, by id
+    candidates: list[dict[str, Any]]  # the spans as the API lists them, with their probabilities
+    timeline: dict[str, Any]  # the best video's caption relevance, for the plot
+    span_matrix: dict[str, Any] | None  # CCGS only: the best video's span matrix, for the heatmap
+
+
 def check_question(question: str | None, settings: Settings) -> str:
     """The question, stripped; InputError when a person would not call it a question."""
     return check_text(question, settings.limits, "question", "How do I do a chin tuck for neck pain?")
 
 
-class AnswerLocator:
-    """Load cheaply with ``load``; the encoder and the corpus index are built on first use."""
+class AnswerLocator(Pipeline):
+    """Load cheaply with ``load``; the encoder and the corpus index are built on first use.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._encoder = None
-        self._corpus_index: CorpusIndex | None = None
-        self._corpus_media: dict[str, Path | None] = {}
-        self._exports: dict[str, Any] = {}  # optional trained models by export dir name; None = not installed
+    Its root is the checkpoint root: the optional CCGS and span QA exports live in folders there.
+    """
+
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+        super().__init__(settings, root)
         self.disabled: dict[str, str] = {}  # export dir name -> why it is off (broken export), for the UI
-        self._corpus_ccgs = None  # CCGSSearch over the bundled corpus, built with it
-        self._load_lock = threading.Lock()
         # HF fast tokenizers are not safe to call from two threads at once; searching is
         # milliseconds, so requests take turns here and only clip cutting runs in parallel.
         self._search_lock = threading.Lock()
         self.transcriber = Transcriber.from_settings(settings)  # loads its model on the first clip without subtitles
 
-    @classmethod
-    def load(cls, settings: Settings) -> "AnswerLocator":
-        return cls(settings)
+    def available(self) -> bool:
+        """Always: without any export the zero-shot localizer answers over uploads and the corpus."""
+        return True
 
     # ---------------------------------------------------------------- what it runs on
 
@@ -259,39 +245,45 @@ class AnswerLocator:
             return []
         return json.loads(listing.read_text(encoding="utf-8"))
 
-    def describe(self) -> dict[str, str]:
-        """Which models and data answer questions, by name (no server paths); cheap, so the UI can show it before loading."""
+    def describe(self) -> dict[str, Any]:
+        """Which models and data answer questions, as facts (names, no server paths); cheap, so the UI
+        can show it before loading. ``disabled``: optional exports that are installed but do not load."""
         entries = self.corpus_entries()
-        minutes = sum(float(e.get("duration") or 0.0) for e in entries) / 60
         name = self.settings.text_encoder
-        if self.ccgs_path().is_dir():
-            method = f"{METHOD} BM25 + dense first stage, CCGS span localizer over its top videos ({checkpoint_label(self.ccgs_path())})"
-        else:
-            method = f"{METHOD}: BM25 + dense cosine over caption windows, zero-shot span localizer"
-        if self.span_qa_path().is_dir():
-            method += f"; a span QA reader picks the answer sentences ({checkpoint_label(self.span_qa_path())})"
-        for name, why in self.disabled.items():  # a broken optional export: said, not hidden
-            method += f"; {name} is turned off because its export does not load ({why})"
         return {
             "text_encoder": "all-MiniLM-L6-v2 (bundled)" if name == "minilm" else without_dirs(name),
-            "method": method,
-            "corpus": f"{len(entries)} bundled demo videos ({minutes:.1f} min)",
+            "retrieval": METHOD,
+            "localizer": "ccgs" if self.ccgs_path().is_dir() else "zero-shot",
+            "reader": self.span_qa_path().is_dir(),
+            "models": [ModelCard.read(path) for path in (self.ccgs_path(), self.span_qa_path()) if path.is_dir()],
+            "corpus": {"videos": len(entries), "minutes": sum(float(e.get("duration") or 0.0) for e in entries) / 60},
+            "disabled": dict(self.disabled),
             "device": self.settings.device,
         }
+
+    def answered_by(self, corpus: str | None = None) -> dict[str, str]:
+        """The API answer's ``models``: which encoder, method and data answered (``corpus``: an upload's name)."""
+        facts = self.describe()
+        method = f"{METHOD} BM25 + dense first stage, " + (
+            f"CCGS span localizer ({CCGS_DIR})" if facts["localizer"] == "ccgs" else "zero-shot span localizer")
+        if facts["reader"]:
+            method += f"; span QA reader ({SPAN_QA_DIR})"
+        for name in facts["disabled"]:
+            method += f"; {name} turned off (its export does not load)"
+        videos, minutes = facts["corpus"]["videos"], facts["corpus"]["minutes"]
+        return {"text_encoder": facts["text_encoder"], "method": method,
+                "corpus": corpus or f"{videos} bundled demo videos ({minutes:.1f} min)", "device": facts["device"]}
 
     # ---------------------------------------------------------------- lazily built parts
 
     def encoder(self):
-        with self._load_lock:
-            if self._encoder is None:
-                from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
+        from mmdemo.models.encoders import TextEncoder, TextEncoderConfig
 
-                encoder = TextEncoder.from_config(TextEncoderConfig(name=self.settings.text_encoder))
-                self._encoder = encoder.to(self.settings.device)
-            return self._encoder
+        return self.part("encoder", lambda: TextEncoder.from_config(
+            TextEncoderConfig(name=self.settings.text_encoder)).to(self.settings.device))
 
     def ccgs_path(self) -> Path:
-        return self.settings.checkpoint_root / CCGS_DIR
+        return self.root / CCGS_DIR
 
     def ccgs(self):
         """The trained CCGS localizer, or None when no CCGS export is installed."""
@@ -300,7 +292,7 @@ class AnswerLocator:
         return self._optional_export(CCGS_DIR, lambda path: load_model(path, CCGS_FAMILY))
 
     def span_qa_path(self) -> Path:
-        return self.settings.checkpoint_root / SPAN_QA_DIR
+        return self.root / SPAN_QA_DIR
 
     def span_qa(self):
         """The extractive span QA reader, or None when no span QA export is installed."""
@@ -314,17 +306,23 @@ class AnswerLocator:
         A broken export turns off only its own method: one warning in the log, a note in ``disabled``,
         and no second try (every request would otherwise fail, or pay for the failed load again).
         """
-        with self._load_lock:
-            if name not in self._exports:
-                path = self.settings.checkpoint_root / name
-                try:
-                    model = load(path).to(self.settings.device) if path.is_dir() else None
-                except (OSError, ValueError, RuntimeError) as error:  # CheckpointError is a ValueError
-                    model = None
-                    self.disabled[name] = without_dirs(str(error))  # for the UI: names, no server paths
-                    log.warning("%s is disabled: its export %s does not load: %s", name, path, error)
-                self._exports[name] = model
-            return self._exports[name]
+
+        def build():
+            path = self.root / name
+            try:
+                return load(path).to(self.settings.device) if path.is_dir() else None
+            except (OSError, ValueError, RuntimeError) as error:  # CheckpointError is a ValueError
+                self.disabled[name] = without_dirs(str(error))  # for the UI: names, no server paths
+                log.warning("%s is disabled: its export %s does not load: %s", name, path, error)
+                return None
+
+        return self.part(name, build)
+
+    def warm_up(self) -> None:
+        """The corpus index (with the encoder) and the optional exports; the speech model waits for a clip."""
+        self.corpus_index()
+        self.ccgs()
+        self.span_qa()
 
     def read_answer(self, question: str, captions: list[Caption]) -> ReaderAnswer | None:
         """The sentence(s) of ``captions`` that answer ``question``; None without a reader."""
@@ -343,38 +341,35 @@ class AnswerLocator:
         model = self.ccgs()
         if model is None:
             return None
-        if index is self._corpus_index:
-            if self._corpus_ccgs is None:
-                self._corpus_ccgs = CCGSSearch(index, model, METHOD)
-            return self._corpus_ccgs
+        if self.loaded("corpus") and index is self.corpus_index():
+            return self.part("corpus_ccgs", lambda: CCGSSearch(index, model, METHOD))
         return CCGSSearch(index, model, METHOD)
 
     def corpus_index(self) -> CorpusIndex:
+        return self.part("corpus", self._index_corpus)
+
+    def _index_corpus(self) -> CorpusIndex:
         from mmdemo.retrieval.corpus_index import CorpusIndex
 
         encoder = self.encoder()
-        with self._load_lock:
-            if self._corpus_index is None:
-                videos, media = self._read_corpus()
-                with self._search_lock:
-                    self._corpus_index = CorpusIndex.build(videos, encoder)
-                self._corpus_media = media
-            return self._corpus_index
+        videos = self._read_corpus()
+        with self._search_lock:
+            return CorpusIndex.build(videos, encoder)
 
-    def _read_corpus(self) -> tuple[list[Video], dict[str, Path | None]]:
+    def _read_corpus(self) -> list[Video]:
         from mmdemo.media.subtitles import clean_captions, load_subtitles
 
         root = self.settings.corpus_dir
         entries = self.corpus_entries()
         if not entries:
             raise FileNotFoundError(f"no bundled corpus at {root / 'corpus.json'}; upload a video or subtitles instead")
-        videos, media = [], {}
+        videos = []
         for e in entries:
             captions = tuple(clean_captions(load_subtitles(root / e["subtitles"], max_mb=self.settings.limits.max_subtitle_mb)))
             file = root / e["file"] if e.get("file") else None
-            media[e["video_id"]] = file if file is not None and file.is_file() else None
-            videos.append(Video(e["video_id"], captions, media[e["video_id"]], e.get("title") or e["video_id"]))
-        return videos, media
+            videos.append(Video(e["video_id"], captions, file if file is not None and file.is_file() else None,
+                                e.get("title") or e["video_id"]))
+        return videos
 
     # ---------------------------------------------------------------- the request
 
@@ -396,57 +391,18 @@ class AnswerLocator:
         ``corrections``: recognised subtitles a person edited (``Subtitles.corrected``); used in place of
         speech recognition when ``video_path`` is the same file (by content) and no subtitle file is given.
         """
-        report = progress or (lambda fraction, desc=None: None)
+        report = reporter(progress)
         question = check_question(question, self.settings)
         top_k = max(1, min(int(top_k), MAX_TOP_K))
         per_video = max(1, min(int(per_video), top_k))
-        from mmdemo.retrieval.corpus_index import CorpusIndex
-
-        if video_path or subtitle_path:
-            report(0.0, desc="Reading your upload")
-            video, subtitles = self._uploaded_video(video_path, subtitle_path, corrections, report)
-            report(0.3, desc="Loading the text encoder")
-            encoder = self.encoder()
-            report(0.5, desc="Indexing the subtitles")
-            with self._search_lock:
-                index = CorpusIndex.build([video], encoder)
-            corpus = f"your upload ({video.title})"
-        else:
-            report(0.0, desc="Loading the text encoder and the demo corpus")
-            index = self.corpus_index()
-            corpus = self.describe()["corpus"]
-            subtitles = None
+        index, corpus, subtitles = self._index_for(video_path, subtitle_path, corrections, report)
         report(0.6, desc="Loading the span localizer")
         search = self._ccgs_search(index)
         report(0.7, desc="Searching")
-        span_matrix = None
-        with self._search_lock:
-            cosines = index.window_cosines(question)  # the question is encoded once, here
-            scores = index.window_scores(question, METHOD, cosines)  # once: the spans and the plot share them
-            if search is not None:
-                answer = search.answer(question, top_spans=top_k * per_video, scores=scores)
-                found = answer.candidates
-            else:
-                found = index.locate(question, METHOD, top_videos=top_k, top_spans=per_video, scores=scores, cosines=cosines)
-            found = at_most_per_video(found, per_video)[:top_k]
-            if not found:
-                raise InputError("No caption matched the question; try rephrasing it.")
-            chance = dict(zip(index.video_ids, index.video_probabilities(scores, cosines)))
-            timeline = index.timeline(question, found[0].video_id, METHOD, scores=scores)
-        if search is not None:
-            captions = {v.video_id: v.captions for v in index.videos}[found[0].video_id]
-            span_matrix = heatmap(answer.matrices[found[0].video_id], captions)
-        videos = {v.video_id: v for v in index.videos}
-        best = found[0]
-        chosen = videos[best.video_id]
-        candidates = [
-            {"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end,
-             "score": float(chance[c.video_id])}
-            for c in found
-        ]
+        found = self._search(index, search, question, top_k, per_video)
         refuse_below = index.config.calibration.refuse_below
-        no_answer = candidates[0]["score"] < refuse_below
-        sources = {c.video_id: Source(videos[c.video_id].media_path, videos[c.video_id].captions) for c in found}
+        no_answer = found.candidates[0]["score"] < refuse_below
+        best, chosen = found.spans[0], found.videos[found.spans[0].video_id]
         transcript = captions_between(chosen.captions, best.start, best.end)
         report(0.8, desc="Reading the answer")
         reading = None if no_answer else self.read_answer(question, transcript)
@@ -456,31 +412,64 @@ class AnswerLocator:
             clip = self.cut(chosen.media_path, best.start, best.end, work_dir)
         report(1.0, desc="Done")
         return LocateResult(
-            question=question,
-            video_id=best.video_id,
-            title=chosen.title,
-            start=best.start,
-            end=best.end,
-            score=candidates[0]["score"],
-            candidates=candidates,
-            timeline={
-                "times": [float(t) for t in timeline.times],
-                "texts": [c.text for c in chosen.captions],
-                "scores": [float(s) for s in timeline.scores],
-                "span": [best.start, best.end],
-                "others": [[c.start, c.end] for c in found[1:] if c.video_id == best.video_id],
-            },
-            transcript=transcript,
-            clip_path=clip,
-            media_path=chosen.media_path,
-            models={**self.describe(), "corpus": corpus},
-            sources=sources,
-            span_matrix=span_matrix,
-            reading=reading,
-            subtitles=subtitles,
-            no_answer=no_answer,
+            question=question, video_id=best.video_id, title=chosen.title, start=best.start, end=best.end,
+            score=found.candidates[0]["score"], candidates=found.candidates, timeline=found.timeline,
+            transcript=transcript, clip_path=clip, media_path=chosen.media_path, models=self.answered_by(corpus),
+            sources={c.video_id: Source(found.videos[c.video_id].media_path, found.videos[c.video_id].captions)
+                     for c in found.spans},
+            span_matrix=found.span_matrix, reading=reading, subtitles=subtitles, no_answer=no_answer,
             refuse_below=refuse_below,
         )
+
+    def _index_for(self, video_path: str | Path | None, subtitle_path: str | Path | None,
+                   corrections: Subtitles | None, report: Progress) -> tuple[CorpusIndex, str | None, Subtitles | None]:
+        """(index to search, the upload's name for the answer or None for the corpus, the upload's subtitles)."""
+        from mmdemo.retrieval.corpus_index import CorpusIndex
+
+        if not (video_path or subtitle_path):
+            report(0.0, desc="Loading the text encoder and the demo corpus")
+            return self.corpus_index(), None, None
+        report(0.0, desc="Reading your upload")
+        video, subtitles = self._uploaded_video(video_path, subtitle_path, corrections, report)
+        report(0.3, desc="Loading the text encoder")
+        encoder = self.encoder()
+        report(0.5, desc="Indexing the subtitles")
+        with self._search_lock:
+            index = CorpusIndex.build([video], encoder)
+        return index, f"your upload ({video.title})", subtitles
+
+    def _search(self, index: CorpusIndex, search, question: str, top_k: int, per_video: int) -> Found:
+        """The best spans (``per_video`` at most per video), their probabilities, and the best video's plots."""
+        span_matrix = None
+        with self._search_lock:
+            cosines = index.window_cosines(question)  # the question is encoded once, here
+            scores = index.window_scores(question, METHOD, cosines)  # once: the spans and the plot share them
+            if search is not None:
+                answer = search.answer(question, top_spans=top_k * per_video, scores=scores)
+                spans = answer.candidates
+            else:
+                spans = index.locate(question, METHOD, top_videos=top_k, top_spans=per_video, scores=scores, cosines=cosines)
+            spans = at_most_per_video(spans, per_video)[:top_k]
+            if not spans:
+                raise InputError("No caption matched the question; try rephrasing it.")
+            chance = dict(zip(index.video_ids, index.video_probabilities(scores, cosines)))
+            timeline = index.timeline(question, spans[0].video_id, METHOD, scores=scores)
+        videos = {v.video_id: v for v in index.videos}
+        best = spans[0]
+        if search is not None:
+            captions = videos[best.video_id].captions
+            span_matrix = {"starts": [c.start for c in captions], "ends": [c.end for c in captions],
+                           "scores": answer.matrices[best.video_id]}
+        candidates = [{"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end,
+                       "score": float(chance[c.video_id])} for c in spans]
+        plot = {
+            "times": [float(t) for t in timeline.times],
+            "texts": [c.text for c in videos[best.video_id].captions],
+            "scores": [float(s) for s in timeline.scores],
+            "span": [best.start, best.end],
+            "others": [[c.start, c.end] for c in spans[1:] if c.video_id == best.video_id],
+        }
+        return Found(spans, videos, candidates, plot, span_matrix)
 
     def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:
         """A clip of candidate ``index`` of an earlier result; None when it has no video."""

@@ -21,12 +21,11 @@ import numpy as np
 
 from mmdemo.config import Settings
 from mmdemo.errors import InputError
-from mmdemo.names import checkpoint_label
-from mmdemo.pipelines.locate_answer import Progress
+from mmdemo.pipelines.base import ModelCard, Pipeline, Progress, reporter
 from mmdemo.pipelines.text_input import check_text
 
 if TYPE_CHECKING:  # imported when first needed: they pull in torch and faiss
-    from mmdemo.models.audio_text import AudioTextRetriever
+    from mmdemo.pipelines.audio_retriever import AudioTextRetriever
     from mmdemo.retrieval.vector_index import VectorIndex
 
 CHECKPOINT_DIR = "audio_retrieval"  # the dual encoder export under the checkpoint root
@@ -34,7 +33,6 @@ COLLECTION_DIR = "sounds"  # the bundled collection under assets/
 INDEX_DIR = "sounds_index"  # its prebuilt index under assets/
 CAPTIONS_FILE = "captions.csv"
 MAX_TOP_K = 10
-SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
 
 
 @dataclass(frozen=True)
@@ -50,33 +48,26 @@ class AudioSearchResult:
     query: str  # the text, or the uploaded file's name
     hits: list[AudioHit]
     captions: list[dict[str, Any]] = field(default_factory=list)  # audio queries: nearest known captions
-    spectrograms: list[dict[str, Any]] = field(default_factory=list)  # per hit: "clip_id", "db" rows, "seconds"
+    spectrograms: list[dict[str, Any]] = field(default_factory=list)  # per hit: "clip_id", mel "power", "seconds"
     note: str = ""  # anything the user should know about how the query was read
 
-    def to_json(self) -> list[dict[str, Any]]:
-        """The API answer: ``[{clip_id, score, caption}]``, best first."""
-        return [{"clip_id": h.clip_id, "score": round(h.score, 4), "caption": h.caption} for h in self.hits]
+    def to_json(self) -> dict[str, Any]:
+        """The API answer: the query, its ``results`` (``{clip_id, score, caption}``, best first), the
+        nearest known ``captions`` (audio queries; [] for text) and the ``note``."""
+        return {"query": self.query,
+                "results": [{"clip_id": h.clip_id, "score": round(h.score, 4), "caption": h.caption} for h in self.hits],
+                "captions": list(self.captions), "note": self.note}
 
 
-class AudioSearch:
+class AudioSearch(Pipeline):
     """Load cheaply with ``load``; the model and the indexes are built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._retriever: AudioTextRetriever | None = None
-        self._index: VectorIndex | None = None
-        self._caption_vectors: np.ndarray | None = None
-        self._caption_owners: list[tuple[str, str]] = []  # (clip_id, caption) per caption vector
-        self._load_lock = threading.Lock()
+    checkpoint_dir = CHECKPOINT_DIR
+    missing = "No audio search model is installed"
+
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+        super().__init__(settings, root)
         self._model_lock = threading.Lock()  # HF tokenizers are not thread-safe; queries are milliseconds
-
-    @classmethod
-    def load(cls, settings: Settings) -> AudioSearch:
-        return cls(settings)
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.settings.checkpoint_root / CHECKPOINT_DIR
 
     @property
     def collection_dir(self) -> Path:
@@ -87,31 +78,29 @@ class AudioSearch:
         return self.settings.assets_dir / INDEX_DIR
 
     def available(self) -> bool:
-        return self.checkpoint_path.is_dir() and (self.collection_dir / CAPTIONS_FILE).is_file()
+        return self.root.is_dir() and (self.collection_dir / CAPTIONS_FILE).is_file()
 
-    def describe(self) -> dict[str, str]:
-        """What answers, by name (no server paths), cheaply (for the tab's header)."""
-        clips = sum(1 for _ in (self.collection_dir.glob("*.wav"))) if self.collection_dir.is_dir() else 0
-        return {"checkpoint": checkpoint_label(self.checkpoint_path), "collection": f"{clips} clips of {self.collection_dir.name}"}
+    def describe(self) -> dict[str, Any]:
+        """The model's card and the collection's name and size, cheaply (for the tab's header)."""
+        clips = sum(1 for _ in self.collection_dir.glob("*.wav")) if self.collection_dir.is_dir() else 0
+        return {"models": [ModelCard.read(self.root)] if self.root.is_dir() else [],
+                "collection": self.collection_dir.name, "clips": clips}
 
     # ---------------------------------------------------------------- lazily built parts
 
     def retriever(self) -> AudioTextRetriever:
-        with self._load_lock:
-            if self._retriever is None:
-                if not self.checkpoint_path.is_dir():
-                    raise InputError(f"No audio search model is installed (expected an export at {self.checkpoint_path}).")
-                from mmdemo.models.audio_text import AudioTextRetriever
+        from mmdemo.pipelines.audio_retriever import AudioTextRetriever
 
-                self._retriever = AudioTextRetriever.load(self.checkpoint_path, device=self.settings.device)
-            return self._retriever
+        self.require()
+        return self.part("retriever", lambda: AudioTextRetriever.load(self.root, device=self.settings.device))
 
     def index(self, progress: Progress | None = None) -> VectorIndex:
         retriever = self.retriever()
-        with self._load_lock:
-            if self._index is None:
-                self._index = self._load_or_build_index(retriever, progress)
-            return self._index
+        return self.part("index", lambda: self._load_or_build_index(retriever, progress))
+
+    def warm_up(self) -> None:
+        self.index()
+        self.caption_index()
 
     def _load_or_build_index(self, retriever: AudioTextRetriever, progress: Progress | None) -> VectorIndex:
         from mmdemo.retrieval.clotho import read_captions_csv
@@ -120,9 +109,9 @@ class AudioSearch:
         items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
         if self.index_dir.is_dir():
             prebuilt = VectorIndex.load(self.index_dir)
-            if prebuilt.info.get("weights_sha256") == retriever.describe()["weights_sha256"]:
+            if prebuilt.info.get("weights_sha256") == retriever.weights_sha256:
                 return prebuilt
-        report = progress or (lambda fraction, desc=None: None)
+        report = reporter(progress)
         vectors = []
         for i, item in enumerate(items):
             report(i / max(len(items), 1), desc=f"Indexing the sound collection ({i}/{len(items)})")
@@ -134,16 +123,15 @@ class AudioSearch:
     def caption_index(self) -> tuple[np.ndarray, list[tuple[str, str]]]:
         """Every known caption of the collection, embedded once: the answers to "what is this sound?"."""
         retriever = self.retriever()
-        with self._load_lock:
-            if self._caption_vectors is None:
-                from mmdemo.retrieval.clotho import read_captions_csv
+        return self.part("captions", lambda: self._embed_captions(retriever))
 
-                items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
-                owners = [(item.clip_id, caption) for item in items for caption in item.captions]
-                with self._model_lock:
-                    self._caption_vectors = retriever.embed_texts([caption for _, caption in owners])
-                self._caption_owners = owners
-            return self._caption_vectors, self._caption_owners
+    def _embed_captions(self, retriever: AudioTextRetriever) -> tuple[np.ndarray, list[tuple[str, str]]]:
+        from mmdemo.retrieval.clotho import read_captions_csv
+
+        items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
+        owners = [(item.clip_id, caption) for item in items for caption in item.captions]
+        with self._model_lock:
+            return retriever.embed_texts([caption for _, caption in owners]), owners
 
     # ---------------------------------------------------------------- the requests
 
@@ -151,9 +139,9 @@ class AudioSearch:
         """Clips that sound like the description; InputError (for a person) on bad input."""
         text = check_text(query, self.settings.limits, "description of a sound", "a dog barks while rain falls on a tin roof")
         top_k = max(1, min(int(top_k), MAX_TOP_K))
-        index = self.index(progress)
+        index, retriever = self.index(progress), self.retriever()  # never taken while holding the model lock
         with self._model_lock:
-            vector = self.retriever().embed_texts([text])[0]
+            vector = retriever.embed_texts([text])[0]
         hits = self._hits(index.search(vector, top_k)[0])
         return AudioSearchResult(query=text, hits=hits, spectrograms=self._spectrograms(hits))
 
@@ -185,5 +173,5 @@ class AudioSearch:
                 for h in found]
 
     def _spectrograms(self, hits: list[AudioHit]) -> list[dict[str, Any]]:
-        """Each hit's log-mel spectrogram (the model's own front end), in dB, for plotting."""
-        return [{"clip_id": hit.clip_id, **self.retriever().spectrogram(hit.path, SPECTROGRAM_MAX_FRAMES)} for hit in hits]
+        """Each hit's mel spectrogram (the model's own front end), for plotting."""
+        return [{"clip_id": hit.clip_id, **self.retriever().spectrogram(hit.path)} for hit in hits]

@@ -10,16 +10,14 @@ to a request is in its ``SegmentationResult``.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmdemo.config import Settings
 from mmdemo.errors import InputError
+from mmdemo.pipelines.base import Pipeline
 
 if TYPE_CHECKING:  # imported when first needed: it pulls in torch and timm
     from mmdemo.models.segmentation import HRNetSegmenter
@@ -46,36 +44,20 @@ def class_shares(label_map: np.ndarray, classes: tuple[str, ...]) -> dict[str, f
     return {classes[i]: float(counts[i]) / label_map.size for i in order if counts[i]}
 
 
-class FrameSegmenter:
+class FrameSegmenter(Pipeline):
     """Load cheaply with ``load`` (or ``from_dir``); the model is built on first use."""
 
-    def __init__(self, settings: Settings, root: Path | None = None) -> None:
-        self.settings = settings
-        self.root = root if root is not None else settings.checkpoint_root / CHECKPOINT_DIR
-        self._model: HRNetSegmenter | None = None
-        self._load_lock = threading.Lock()
-
-    @classmethod
-    def load(cls, settings: Settings) -> FrameSegmenter:
-        return cls(settings)
-
-    @classmethod
-    def from_dir(cls, path: str | Path, settings: Settings | None = None) -> FrameSegmenter:
-        return cls(settings or Settings(), Path(path))
-
-    def available(self) -> bool:
-        return self.root.is_dir()
+    checkpoint_dir = CHECKPOINT_DIR
+    missing = "No segmentation model is installed (python -m training segmentation exports one)"
 
     def model(self) -> HRNetSegmenter:
-        with self._load_lock:
-            if self._model is None:
-                from mmdemo.models.factory import SEGMENTATION, load_model
+        from mmdemo.models.factory import SEGMENTATION, load_model
 
-                if not self.available():
-                    raise InputError(f"No segmentation model is installed (expected an export of "
-                                     f"python -m training segmentation in {self.root}).")
-                self._model = load_model(self.root, SEGMENTATION).to(self.settings.device)
-            return self._model
+        self.require()
+        return self.part("model", lambda: load_model(self.root, SEGMENTATION).to(self.settings.device))
+
+    def warm_up(self) -> None:
+        self.model()
 
     def run(self, frames: np.ndarray) -> SegmentationResult:
         """Segment (F, H, W, 3) uint8 RGB frames; InputError when there are none."""

@@ -10,7 +10,6 @@ the cache after an hour (``delete_cache``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -18,11 +17,12 @@ import gradio as gr
 from mmdemo.config import Settings
 from mmdemo.pipelines.caption_video import VideoCaptioner
 from mmdemo.pipelines.classify_scene import SceneClassifier
+from mmdemo.pipelines.base import Pipeline
 from mmdemo.pipelines.locate_answer import AnswerLocator
 from mmdemo.pipelines.search_audio import AudioSearch
+from mmdemo.pipelines.segment_frames import FrameSegmenter
 from mmdemo.ui import audio_search, captioning, scene, training_report, video_qa
 from mmdemo.ui.sessions import session_expiry
-from mmdemo.ui.status import models_markdown
 from mmdemo.ui.warmup import Warmup, add_status_line
 
 TITLE = "mmdemo · multimodal video understanding"
@@ -30,25 +30,20 @@ QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full
 CACHE_SWEEP = (3600, 3600)  # every hour, delete uploaded and generated files older than an hour
 
 
-def warmup_steps(locator: AnswerLocator, sounds: AudioSearch, scenes: SceneClassifier,
-                 captioner: VideoCaptioner) -> list[tuple[str, Callable[[], object]]]:
-    """Each tab's lazy loaders, the default tab first; tabs with nothing installed are left out."""
-    steps = [("Medical video QA", lambda: (locator.corpus_index(), locator.ccgs(), locator.span_qa()))]
-    if sounds.available():
-        steps.append(("Audio search", lambda: (sounds.index(), sounds.caption_index())))
-    if scenes.available():
-        steps.append(("Scene", lambda: (scenes.models(), scenes.ensemble_config())))
-    if captioner.available():
-        steps.append(("Captioning", captioner.models))
-    return steps
+def warmup_steps(tabs: list[tuple[str, Pipeline]]) -> list[tuple[str, Any]]:
+    """Each tab's ``warm_up``, the default tab first; pipelines with nothing installed are left out."""
+    return [(name, pipeline.warm_up) for name, pipeline in tabs if pipeline.available()]
 
 
 def build_app(settings: Settings) -> gr.Blocks:
     locator = AnswerLocator.load(settings)
     sounds = AudioSearch.load(settings)
     scenes = SceneClassifier.load(settings)
+    segmenter = FrameSegmenter.load(settings)
     captioner = VideoCaptioner.load(settings)
-    warmup = Warmup(warmup_steps(locator, sounds, scenes, captioner)).start() if settings.warm_up else None
+    tabs = [("Medical video QA", locator), ("Audio search", sounds), ("Scene", scenes),
+            ("Segmentation", segmenter), ("Captioning", captioner)]
+    warmup = Warmup(warmup_steps(tabs)).start() if settings.warm_up else None
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
@@ -57,12 +52,11 @@ def build_app(settings: Settings) -> gr.Blocks:
             "**Scene:** upload a street, park or transit clip and see which scene it is and why. "
             "**Captioning:** a caption for a clip, and how MELTR weighted the captioner's training losses."
         )
-        gr.Markdown(models_markdown(locator.describe()), elem_id="models-status")
         add_status_line(warmup)
         with gr.Tabs():
             video_qa.build_tab(locator)
             audio_search.build_tab(sounds)
-            scene.build_tab(scenes)
+            scene.build_tab(scenes, segmenter)
             captioning.build_tab(captioner)
             training_report.build_tab(settings)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=QUEUE_MAX_SIZE)

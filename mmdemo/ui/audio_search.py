@@ -10,9 +10,9 @@ from typing import Any
 
 import gradio as gr
 
-from mmdemo.errors import InputError
 from mmdemo.pipelines.search_audio import CAPTIONS_FILE, MAX_TOP_K, AudioHit, AudioSearch, AudioSearchResult
 from mmdemo.ui.failures import shows_errors
+from mmdemo.ui.model_card import add_model_card, load_note
 from mmdemo.ui.plots import spectrogram_figure
 
 EXAMPLES = [
@@ -42,11 +42,20 @@ def playing_text(hits: list[AudioHit], index: int) -> str:
 def header_markdown(search: AudioSearch) -> str:
     if not search.available():
         return ("No audio search model or sound collection is installed here (expected a checkpoint folder "
-                f"{search.checkpoint_path.name} and a collection {search.collection_dir.name} with {CAPTIONS_FILE}).")
-    info = search.describe()
-    return (f"**Collection:** {info['collection']}: synthetic tones and noises · **Model:** {info['checkpoint']}, "
-            "a dual encoder (audio and text in one 1024-d space), trained on synthetic sounds only: "
-            "descriptions of real-world sounds are outside what it knows")
+                f"{search.root.name} and a collection {search.collection_dir.name} with {CAPTIONS_FILE}).")
+    facts = search.describe()
+    return (f"**Collection:** {facts['clips']} clips of {facts['collection']}: synthetic tones and noises · "
+            f"**Model:** {facts['models'][0].name}, a dual encoder (audio and text in one 1024-d space), trained on "
+            "synthetic sounds only: descriptions of real-world sounds are outside what it knows"
+            f"{load_note(search.settings.warm_up)}")
+
+
+def shown(result: AudioSearchResult) -> tuple:
+    """The outputs both searches share: JSON, hits table, first clip, its line, spectrograms, hits to keep."""
+    scores = [h.score for h in result.hits]
+    first = str(result.hits[0].path) if result.hits else None
+    return (result.to_json(), hit_rows(result), first, playing_text(result.hits, 0) if result.hits else "",
+            spectrogram_figure(result.spectrograms, scores), result.hits)
 
 
 def build_tab(search: AudioSearch) -> None:
@@ -54,6 +63,7 @@ def build_tab(search: AudioSearch) -> None:
     with gr.Tab("Audio search"):
         hits_state = gr.State(None, time_to_live=search.settings.session_ttl_seconds)  # this person's last hits
         gr.Markdown(header_markdown(search), elem_id="audio-status")
+        add_model_card(search.describe()["models"], "audio-card")
         with gr.Row():
             with gr.Column(scale=2):
                 query = gr.Textbox(label="Describe a sound", placeholder="a dog barks while rain falls on a tin roof",
@@ -65,36 +75,23 @@ def build_tab(search: AudioSearch) -> None:
                 search_sound = gr.Button("Find similar sounds", elem_id="audio-submit-recording")
                 top_k = gr.Slider(1, MAX_TOP_K, value=5, step=1, label="Results to list")
             with gr.Column(scale=3):
-                playing = gr.Markdown("Search to hear the best match.", elem_id="audio-playing")
+                playing = gr.Markdown("Search to hear the best match.", label="playing", elem_id="audio-playing")
                 player = gr.Audio(label="Selected clip", type="filepath", interactive=False, autoplay=True,
                                   elem_id="audio-player")
-                note = gr.Markdown(elem_id="audio-note")
+                note = gr.Markdown(label="note", elem_id="audio-note")
                 hits = gr.Dataframe(headers=HIT_HEADERS, label="Best matches (click a row to play it)",
                                     interactive=False, wrap=True, elem_id="audio-hits")
                 captions = gr.Dataframe(headers=CAPTION_HEADERS, label="Known captions nearest to your recording",
                                         interactive=False, wrap=True, elem_id="audio-captions")
         spectrograms = gr.Plot(label="Log-mel spectrograms of the matches (what the model hears)")
         with gr.Accordion("API answer (JSON)", open=False):
-            raw = gr.JSON(label="first output of /search_audio and /search_by_audio")
+            raw = gr.JSON(label="API answer (JSON)")
 
-        def shown(result: AudioSearchResult):
-            scores = [h.score for h in result.hits]
-            first = str(result.hits[0].path) if result.hits else None
-            return (result.to_json(), hit_rows(result), first, playing_text(result.hits, 0) if result.hits else "",
-                    spectrogram_figure(result.spectrograms, scores), result.hits)
+        def search_audio(query, top_k=5, progress=gr.Progress()):
+            return shown(search.search_text(query, int(top_k), progress=progress))
 
-        def search_audio(query, top_k, progress=gr.Progress()):
-            try:
-                result = search.search_text(query, int(top_k), progress=progress)
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
-            return shown(result)
-
-        def search_by_audio(recording, top_k, progress=gr.Progress()):
-            try:
-                result = search.search_audio(recording, int(top_k), progress=progress)
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+        def search_by_audio(recording, top_k=5, progress=gr.Progress()):
+            result = search.search_audio(recording, int(top_k), progress=progress)
             return (*shown(result), caption_rows(result), result.note)
 
         def play_row(found: list[AudioHit] | None, event: gr.SelectData):

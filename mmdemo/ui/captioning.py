@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import gradio as gr
 
-from mmdemo.errors import InputError
 from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
 from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.failures import shows_errors
+from mmdemo.ui.model_card import add_model_card, load_note
 from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
 
 BEAM_HEADERS = ["#", "caption", "score"]
@@ -27,16 +26,19 @@ def beam_rows(result: CaptionResult) -> list[list]:
 
 def header_markdown(captioner: VideoCaptioner) -> str:
     if not captioner.available():
-        return f"No captioning model is installed here (expected a checkpoint folder {captioner.checkpoint_path.name})."
-    info = captioner.describe()
-    return (f"**Model:** {info['checkpoint']}, its losses combined by **{info['combiner']}** "
-            "(the model loads on the first clip)")
+        return f"No captioning model is installed here (expected a checkpoint folder {captioner.root.name})."
+    facts = captioner.describe()
+    card = facts["models"][0]
+    what = f" ({card.note})" if card.note else ""
+    return (f"**Model:** {card.name}{what}, its losses combined by **{facts['combiner']}**"
+            f"{load_note(captioner.settings.warm_up)}")
 
 
 def build_tab(captioner: VideoCaptioner) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     with gr.Tab("Captioning"):
         gr.Markdown(header_markdown(captioner), elem_id="caption-status")
+        add_model_card(captioner.describe()["models"], "caption-card")
         with gr.Row():
             with gr.Column(scale=2):
                 clip = gr.Video(label="A short clip", sources=["upload"], elem_id="caption-clip")
@@ -46,33 +48,28 @@ def build_tab(captioner: VideoCaptioner) -> None:
                 run = gr.Button("Caption this clip", variant="primary", elem_id="caption-submit")
                 add_video_examples(captioner.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips")
             with gr.Column(scale=3):
-                caption = gr.Markdown("Upload a clip to caption it.", elem_id="caption-text")
+                caption = gr.Markdown("Upload a clip to caption it.", label="caption", elem_id="caption-text")
                 beams = gr.Dataframe(headers=BEAM_HEADERS, label="Beams, best first", interactive=False, wrap=True)
                 with gr.Accordion("API answer (JSON)", open=False):
-                    raw = gr.JSON(label="/caption_video")
+                    raw = gr.JSON(label="API answer (JSON)")
         with gr.Accordion("MELTR: how training weighted each loss", open=False, elem_id="meltr-panel"):
             show = gr.Button("Show the loss weights of the installed captioner", elem_id="meltr-show")
             with gr.Row():
                 weights_plot = gr.Plot(label="Weight of each loss per epoch (MELTR Figure 4)")
                 curves_plot = gr.Plot(label="How MELTR bends each loss (MELTR Figure 3)")
-            meltr_raw = gr.JSON(label="/meltr_weights")
+            meltr_raw = gr.JSON(label="MELTR record (JSON)")
 
-        def caption_video(video, transcript, beam, progress=gr.Progress()):
-            try:
-                result = captioner.run(video, transcript, int(beam), progress=progress)
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+        def caption_video(video, transcript=None, beam=1, progress=gr.Progress()):
+            result = captioner.run(video, transcript, int(beam), progress=progress)
             return result.to_json(), caption_markdown(result), beam_rows(result)
 
         def meltr_weights():
-            try:
-                record = captioner.meltr_weights()
-            except InputError as error:
-                raise gr.Error(str(error), title="Nothing to show", print_exception=False) from error
+            record = captioner.meltr_weights()
             return (record.to_json(), meltr_weights_figure(record.epochs, record.tasks, record.weights),
                     meltr_curves_figure(record.tasks, record.curves))
 
         run.click(shows_errors(caption_video, [raw, caption, beams], caption), inputs=[clip, transcript, beam], outputs=[raw, caption, beams], api_name="caption_video",
                   api_description="A caption for a clip (greedy or beam search), with the other beams.")
-        show.click(meltr_weights, inputs=None, outputs=[meltr_raw, weights_plot, curves_plot], api_name="meltr_weights",
+        show.click(shows_errors(meltr_weights, title="Nothing to show"), inputs=None,
+                   outputs=[meltr_raw, weights_plot, curves_plot], api_name="meltr_weights",
                    api_description="Per-epoch weights MELTR gave each training loss, from the installed captioner.")

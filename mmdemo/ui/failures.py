@@ -1,10 +1,12 @@
-"""Errors that stay: in the page, one readable message where the result would be; for API callers, gr.Error.
+"""The one place the UI turns ``InputError`` into what a person sees; handlers never catch it themselves.
 
-A raised ``gr.Error`` shows a toast that fades and marks every output with a red "Error" badge,
-leaving nothing to read. So for a request from the app's own page, ``shows_errors`` returns the
-message into the tab's result area and leaves the other outputs as they were (``gr.update()``).
-Gradio's page marks its requests ``x-gradio-user: app`` (``gradio_client`` sends ``api``, scripts
-nothing); every other caller gets the same text raised as ``gr.Error``, as before.
+Errors that stay: in the page, one readable message where the result would be; for API callers,
+``gr.Error``. A raised ``gr.Error`` shows a toast that fades and marks every output with a red
+"Error" badge, leaving nothing to read. So for a request from the app's own page, ``shows_errors``
+returns the message into the tab's result area and leaves the other outputs as they were
+(``gr.update()``). Gradio's page marks its requests ``x-gradio-user: app`` (``gradio_client`` sends
+``api``, scripts nothing); every other caller gets the same text raised as ``gr.Error``. An event
+with no result area (``message=None``) gets the ``gr.Error`` everywhere.
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ def error_markdown(title: str, message: str) -> str:
     return f"### ⚠️ {title}\n{message}"
 
 
-def shows_errors(fn: Callable, outputs: list, message: Any, title: str = DEFAULT_TITLE) -> Callable:
-    """``fn`` for an event with these ``outputs``, whose ``InputError``/``gr.Error`` lands in ``message`` (one of them).
+def shows_errors(fn: Callable, outputs: list | None = None, message: Any = None, title: str = DEFAULT_TITLE) -> Callable:
+    """``fn`` for an event with these ``outputs``, whose ``InputError``/``gr.Error`` lands in ``message``
+    (one of them) for the page, and is raised as ``gr.Error`` (titled ``title``) otherwise.
 
     The wrapper takes ``fn``'s parameters (so gradio still passes ``gr.Progress`` and event data)
     plus a trailing ``gr.Request``, which tells the page from an API caller.
     """
-    at = outputs.index(message)
+    outputs = outputs or []
+    at = outputs.index(message) if message is not None else None
     parameters = list(inspect.signature(fn).parameters.values())
     try:
         hints = typing.get_type_hints(fn)
@@ -50,7 +54,7 @@ def shows_errors(fn: Callable, outputs: list, message: Any, title: str = DEFAULT
             return fn(*inputs)
         except (InputError, gr.Error) as error:
             shown = error if isinstance(error, gr.Error) else gr.Error(str(error), title=title, print_exception=False)
-            if not from_page(request):
+            if at is None or not from_page(request):
                 raise shown from error
             values = [gr.update()] * len(outputs)
             values[at] = error_markdown(shown.title or title, shown.message)

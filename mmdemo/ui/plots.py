@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 
 from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_COLORS
 
+SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
+HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
 ANSWER_COLOUR = "#16a34a"
 OTHER_COLOUR = "#94a3b8"
 LINE_COLOUR = "#2563eb"
@@ -55,6 +57,22 @@ def timeline_figure(timeline: dict[str, Any], title: str = "") -> go.Figure:
     return fig
 
 
+def pooled_span_matrix(span_matrix: dict[str, Any], max_sentences: int = HEATMAP_MAX_SENTENCES) -> dict[str, Any]:
+    """The span matrix as plain lists for plotting (None for impossible spans), max-pooled in blocks
+    of sentences when it has more than ``max_sentences``, so the best span always stays visible."""
+    matrix = np.asarray(span_matrix["scores"], dtype=np.float64)
+    r = matrix.shape[0]
+    block = -(-r // max_sentences)  # ceil
+    cells = -(-r // block)
+    padded = np.full((cells * block, cells * block), -np.inf)
+    padded[:r, :r] = matrix
+    pooled = padded.reshape(cells, block, cells, block).max(axis=(1, 3))
+    starts = [span_matrix["starts"][min(i * block, r - 1)] for i in range(cells)]
+    ends = [span_matrix["ends"][min(i * block + block - 1, r - 1)] for i in range(cells)]
+    scores = [[float(v) if np.isfinite(v) else None for v in row] for row in pooled]
+    return {"starts": starts, "ends": ends, "scores": scores}
+
+
 def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, float] | None = None) -> go.Figure | None:
     """CCGS's global-span matrix of the chosen video: row = where a span starts, column = where it ends.
 
@@ -62,6 +80,7 @@ def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, 
     """
     if span_matrix is None:
         return None
+    span_matrix = pooled_span_matrix(span_matrix)
     fig = go.Figure(
         go.Heatmap(
             x=span_matrix["ends"],
@@ -86,8 +105,22 @@ def span_matrix_figure(span_matrix: dict[str, Any] | None, chosen: tuple[float, 
     return fig
 
 
+def spectrogram_db(power: np.ndarray, max_frames: int = SPECTROGRAM_MAX_FRAMES) -> np.ndarray:
+    """A (mels, frames) power spectrogram in dB, max-pooled in time down to ``max_frames`` columns
+    (which keeps short events visible)."""
+    db = 10.0 * np.log10(np.maximum(np.asarray(power, dtype=np.float32), 1e-10))
+    pool = -(-db.shape[1] // max_frames)  # ceil
+    if pool > 1:
+        columns = -(-db.shape[1] // pool)
+        padded = np.full((db.shape[0], columns * pool), -np.inf, dtype=np.float32)
+        padded[:, : db.shape[1]] = db
+        db = padded.reshape(db.shape[0], columns, pool).max(axis=2)
+    return db
+
+
 def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] | None = None) -> go.Figure | None:
-    """Each clip's log-mel spectrogram (dB), stacked one under another in rank order.
+    """Each clip's log-mel spectrogram (dB), stacked one under another in rank order; ``spectrograms``
+    are ``AudioSearchResult.spectrograms`` ("clip_id", mel "power", "seconds").
 
     The dB values go in as whole numbers in an int8 array, which plotly sends as a base64 typed
     array: about 6 times less JSON than lists of floats, for the browser and for the copy that
@@ -100,9 +133,10 @@ def spectrogram_figure(spectrograms: list[dict[str, Any]], scores: list[float] |
     titles = [f"{i + 1}. {s['clip_id']}" + (f" · {scores[i]:.3f}" if scores else "") for i, s in enumerate(spectrograms)]
     fig = make_subplots(rows=len(spectrograms), cols=1, subplot_titles=titles, vertical_spacing=0.25 / len(spectrograms))
     for row, spec in enumerate(spectrograms, start=1):
-        frames = len(spec["db"][0]) if spec["db"] else 0
+        db = spectrogram_db(spec["power"])
+        frames = db.shape[1]
         seconds = [spec["seconds"] * (i + 0.5) / max(frames, 1) for i in range(frames)]
-        whole_db = np.clip(np.rint(np.asarray(spec["db"], dtype=np.float32)), -128, 127).astype(np.int8)
+        whole_db = np.clip(np.rint(db), -128, 127).astype(np.int8)
         fig.add_trace(
             go.Heatmap(z=whole_db, x=seconds, colorscale="Magma", zmin=-100, zmax=20, showscale=row == 1,
                        colorbar=dict(title="dB"), hovertemplate="%{x:.2f} s · mel bin %{y}<br>%{z:.0f} dB<extra></extra>"),

@@ -11,11 +11,11 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
-from mmdemo.errors import InputError
 from mmdemo.pipelines.classify_scene import SceneClassifier, SceneResult
 from mmdemo.pipelines.segment_frames import FrameSegmenter, SegmentationResult
 from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.failures import shows_errors
+from mmdemo.ui.model_card import add_model_card, load_note
 from mmdemo.ui.plots import overlay, scene_probabilities_figure
 
 EXAMPLES_DIR = "scene_examples"  # example clips under assets/
@@ -48,10 +48,11 @@ def segmentation_gallery(result: SegmentationResult, frame_times: list[float]) -
 def header_markdown(classifier: SceneClassifier) -> str:
     if not classifier.available():
         return f"No scene models are installed here (expected exports in a checkpoint folder {classifier.root.name})."
-    info = classifier.describe()
-    return (f"**Models:** {info['models']} · **Ensemble:** {info['ensemble']} · "
-            f"**Checkpoints:** {info['checkpoints']} (the models load on the first clip)\n\n"
-            f"{TRAINING_NOTE}")
+    facts = classifier.describe()
+    ensemble = ("class-wise selection fitted on val" if facts["ensemble_fitted"]
+                else "no ensemble.json: no class-wise selection")
+    return (f"**Models:** {', '.join(card.name for card in facts['models'])} · **Ensemble:** {ensemble} · "
+            f"**Checkpoints:** {classifier.root.name}{load_note(classifier.settings.warm_up)}\n\n{TRAINING_NOTE}")
 
 
 def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = None) -> None:
@@ -62,6 +63,7 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
     segmenter = segmenter or FrameSegmenter.load(classifier.settings)
     with gr.Tab("Scene"):
         gr.Markdown(header_markdown(classifier), elem_id="scene-status")
+        add_model_card(classifier.describe()["models"] + segmenter.describe()["models"], "scene-card")
         with gr.Row():
             with gr.Column(scale=2):
                 clip = gr.Video(label="A street, park or transit clip (about 10 s)", sources=["upload"],
@@ -69,25 +71,17 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
                 classify = gr.Button("Which scene is this?", variant="primary", elem_id="scene-submit")
                 add_video_examples(classifier.settings.assets_dir / EXAMPLES_DIR, clip, "Example clips (held-out synthetic scenes; real-vtest: real footage)")
             with gr.Column(scale=3):
-                verdict = gr.Markdown("Upload a clip to see which scene it is.", elem_id="scene-verdict")
+                verdict = gr.Markdown("Upload a clip to see which scene it is.", label="verdict", elem_id="scene-verdict")
                 chart = gr.Plot(label="Confidence per class: each model and the ensemble")
         frames = gr.Gallery(label="Frames the video models saw", columns=6, height=220, elem_id="scene-frames")
-        show_segmentation = gr.Checkbox(
-            False, label="Show segmentation", elem_id="scene-show-segmentation", interactive=segmenter.available(),
-            info="Colour those frames by Cityscapes class (road, car, person, ...)" if segmenter.available()
-            else f"No segmentation model is installed (expected a checkpoint folder {segmenter.root.name}).")
-        segmentation = gr.Gallery(label=SEGMENTATION_LABEL, columns=6, height=220,
-                                  visible=False, elem_id="scene-segmentation")
+        show_segmentation, segmentation = segmentation_controls(segmenter)
         # this person's last classified frames and their times, for the segmentation; about 1 MB, so it expires
         seen = gr.State(time_to_live=classifier.settings.session_ttl_seconds)
         with gr.Accordion("API answer (JSON)", open=False):
-            raw = gr.JSON(label="/classify_scene")
+            raw = gr.JSON(label="API answer (JSON)")
 
         def classify_scene(video, progress=gr.Progress()):
-            try:
-                result = classifier.run(video, progress=progress)
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check your input", print_exception=False) from error
+            result = classifier.run(video, progress=progress)
             return (result.to_json(), verdict_markdown(result),
                     scene_probabilities_figure(result.per_model, result.probabilities), frame_gallery(result),
                     (result.frames, result.frame_times))
@@ -100,15 +94,23 @@ def build_tab(classifier: SceneClassifier, segmenter: FrameSegmenter | None = No
             frames, times = shown
             if not len(frames):
                 return gr.Gallery(value=None, visible=True, label="This clip has no video frames to segment")
-            try:
-                result = segmenter.run(np.asarray(frames))
-            except InputError as error:
-                raise gr.Error(str(error), title="Cannot segment these frames", print_exception=False) from error
+            result = segmenter.run(np.asarray(frames))
             return gr.Gallery(value=segmentation_gallery(result, times), visible=True, label=SEGMENTATION_LABEL)
 
         classified = classify.click(
             shows_errors(classify_scene, [raw, verdict, chart, frames, seen], verdict), inputs=[clip],
             outputs=[raw, verdict, chart, frames, seen], api_name="classify_scene",
             api_description="The acoustic scene of a clip, each model's confidence, and the deciding rule.")
+        segment = shows_errors(segment_frames, title="Cannot segment these frames")
         for event in (classified.success, show_segmentation.change):
-            event(segment_frames, inputs=[seen, show_segmentation], outputs=[segmentation], api_visibility="private")
+            event(segment, inputs=[seen, show_segmentation], outputs=[segmentation], api_visibility="private")
+
+
+def segmentation_controls(segmenter: FrameSegmenter) -> tuple[gr.Checkbox, gr.Gallery]:
+    """The "Show segmentation" box (greyed out, saying why, without a model) and its hidden gallery."""
+    show = gr.Checkbox(
+        False, label="Show segmentation", elem_id="scene-show-segmentation", interactive=segmenter.available(),
+        info="Colour those frames by Cityscapes class (road, car, person, ...)" if segmenter.available()
+        else f"No segmentation model is installed (expected a checkpoint folder {segmenter.root.name}).")
+    gallery = gr.Gallery(label=SEGMENTATION_LABEL, columns=6, height=220, visible=False, elem_id="scene-segmentation")
+    return show, gallery

@@ -8,14 +8,15 @@ person's corrections, which the next question on the same clip uses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption, parse_rows
 from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer, Subtitles, write_subtitle_files
 from mmdemo.ui.failures import shows_errors
+from mmdemo.ui.model_card import add_model_card, qa_header
 from mmdemo.ui.plots import span_matrix_figure, timeline_figure
 
 EXAMPLES = [
@@ -29,6 +30,7 @@ EXAMPLES = [
 TABLE_HEADERS = ["#", "Video", "Start", "End", "P(right video)"]
 SUBTITLE_TYPES = [".srt", ".vtt", ".json", ".txt"]
 SPEECH_HEADERS = ["Start (s)", "End (s)", "Text"]
+TOP_K_LIMIT = 10  # answers the slider offers (the pipeline allows more through the API)
 
 
 def fmt_time(seconds: float) -> str:
@@ -99,119 +101,178 @@ def playing_text(result: LocateResult, index: int) -> str:
     return f"{shown} answer #{index + 1}: {c['title']}, {span_text(c['start'], c['end'])}"
 
 
+def shown(result: LocateResult) -> tuple:
+    """/locate_answer's outputs, in ``AnswerArea.answered`` order."""
+    return (
+        result.to_json(),
+        answer_markdown(result),
+        table_rows(result),
+        str(result.clip_path) if result.clip_path else None,
+        playing_text(result, 0),
+        timeline_figure(result.timeline, result.title),
+        transcript_text(result.transcript),
+        span_matrix_figure(result.span_matrix, (result.start, result.end)),
+        gr.Dropdown(choices=candidate_choices(result), value=0),
+        highlighted_transcript(result.transcript, result.reading),
+        result,
+    )
+
+
+@dataclass
+class QuestionArea:
+    """The tab's inputs, laid out by ``question_area`` and wired by ``wire_events``."""
+
+    question: gr.Textbox
+    video: gr.Video
+    subtitles: gr.File
+    top_k: gr.Slider
+    ask: gr.Button
+
+
+@dataclass
+class AnswerArea:
+    """The tab's result components; ``answered`` and ``played`` are the two events' output lists."""
+
+    raw: gr.JSON
+    answer: gr.Markdown
+    table: gr.Dataframe
+    clip: gr.Video
+    playing: gr.Markdown
+    timeline: gr.Plot
+    transcript: gr.Textbox
+    matrix: gr.Plot
+    choice: gr.Dropdown
+    reader: gr.HighlightedText
+    play: gr.Button
+
+    def answered(self, result_state: gr.State) -> list:
+        return [self.raw, self.answer, self.table, self.clip, self.playing, self.timeline, self.transcript,
+                self.matrix, self.choice, self.reader, result_state]
+
+    def played(self) -> list:
+        return [self.clip, self.playing, self.transcript, self.choice, self.reader]
+
+
+@dataclass
+class SpeechArea:
+    """The recognised-subtitles box: shown after an answer from speech, edited by the person."""
+
+    box: gr.Accordion
+    state: gr.State
+    note: gr.Markdown
+    lines: gr.Dataframe
+    files: gr.File
+
+
+def question_area() -> QuestionArea:
+    """The question column: the question, an optional upload, how many answers, examples."""
+    question = gr.Textbox(label="Question", placeholder="How do I do a chin tuck for neck pain?", max_lines=3,
+                          elem_id="qa-question")
+    with gr.Accordion("Your own video (optional; without one the demo corpus is searched)", open=False):
+        video = gr.Video(label="Video", sources=["upload"], elem_id="qa-video")
+        subtitles = gr.File(label="Subtitles (SRT, WebVTT or MedVidQA JSON; optional if the video has embedded ones)",
+                            file_types=SUBTITLE_TYPES, type="filepath", elem_id="qa-subtitles")
+    top_k = gr.Slider(1, TOP_K_LIMIT, value=5, step=1, label="Answers to list")
+    ask = gr.Button("Find the answer", variant="primary", elem_id="qa-submit")
+    gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question], label="Example questions")
+    return QuestionArea(question, video, subtitles, top_k, ask)
+
+
+def answer_column(locator: AnswerLocator) -> tuple[tuple, SpeechArea]:
+    """The result column beside the question: (answer, clip, playing, timeline, transcript, matrix, reader),
+    and the recognised-subtitles box."""
+    ttl = locator.settings.session_ttl_seconds
+    answer = gr.Markdown("Ask a question to see where a video answers it.", label="answer", elem_id="qa-answer")
+    clip = gr.Video(label="Answer clip", interactive=False, autoplay=True, elem_id="qa-clip")
+    playing = gr.Markdown(label="playing", elem_id="qa-playing")
+    timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
+    transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
+    reader = gr.HighlightedText(label="The sentences that answer (span QA reader)", color_map={"answer": "green"},
+                                visible=locator.span_qa_path().is_dir(), elem_id="qa-reader")
+    matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
+                     visible=locator.ccgs_path().is_dir(), elem_id="qa-span-matrix")
+    with gr.Accordion("Subtitles from speech recognition", visible=False, elem_id="qa-speech") as box:
+        speech = SpeechArea(
+            box, gr.State(None, time_to_live=ttl), gr.Markdown(elem_id="qa-speech-note"),
+            gr.Dataframe(headers=SPEECH_HEADERS, datatype=["number", "number", "str"], type="array",
+                         interactive=True, wrap=True, elem_id="qa-speech-lines",
+                         label="Recognised lines (edit the text or the times)"),
+            gr.File(label="Download as SRT or WebVTT", file_count="multiple", interactive=False,
+                    elem_id="qa-speech-files"))
+    return (answer, clip, playing, timeline, transcript, matrix, reader), speech
+
+
+def answers_table() -> tuple[gr.Dataframe, gr.Dropdown, gr.Button, gr.JSON]:
+    """Below the two columns: the table of answers, the player's choice, and the API answer."""
+    with gr.Row():
+        table = gr.Dataframe(headers=TABLE_HEADERS, label="Top answers (click a row to play it)",
+                             interactive=False, wrap=True, scale=3, elem_id="qa-table")
+        with gr.Column(scale=2):
+            choice = gr.Dropdown(label="Play another answer", choices=[], type="value", elem_id="qa-choice")
+            play = gr.Button("Play this answer", elem_id="qa-play")
+    with gr.Accordion("API answer (JSON)", open=False):
+        raw = gr.JSON(label="API answer (JSON)")
+    return table, choice, play, raw
+
+
 def build_tab(locator: AnswerLocator) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
-    top_k_limit = 10
     with gr.Tab("Medical video QA"):
+        facts = locator.describe()
+        gr.Markdown(qa_header(facts, locator.settings.warm_up), elem_id="models-status")
+        add_model_card(facts["models"], "qa-card")
         result_state = gr.State(None, time_to_live=locator.settings.session_ttl_seconds)
         with gr.Row():
             with gr.Column(scale=2):
-                question = gr.Textbox(
-                    label="Question",
-                    placeholder="How do I do a chin tuck for neck pain?",
-                    max_lines=3,
-                    elem_id="qa-question",
-                )
-                with gr.Accordion("Your own video (optional; without one the demo corpus is searched)", open=False):
-                    video = gr.Video(label="Video", sources=["upload"], elem_id="qa-video")
-                    subtitles = gr.File(
-                        label="Subtitles (SRT, WebVTT or MedVidQA JSON; optional if the video has embedded ones)",
-                        file_types=SUBTITLE_TYPES,
-                        type="filepath",
-                        elem_id="qa-subtitles",
-                    )
-                top_k = gr.Slider(1, top_k_limit, value=5, step=1, label="Answers to list")
-                ask = gr.Button("Find the answer", variant="primary", elem_id="qa-submit")
-                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question], label="Example questions")
+                asked = question_area()
             with gr.Column(scale=3):
-                answer = gr.Markdown("Ask a question to see where a video answers it.", label="answer", elem_id="qa-answer")
-                clip = gr.Video(label="Answer clip", interactive=False, autoplay=True, elem_id="qa-clip")
-                playing = gr.Markdown(label="playing", elem_id="qa-playing")
-                timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
-                transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
-                reader = gr.HighlightedText(label="The sentences that answer (span QA reader)", color_map={"answer": "green"},
-                                            visible=locator.span_qa_path().is_dir(), elem_id="qa-reader")
-                matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
-                                 visible=locator.ccgs_path().is_dir(), elem_id="qa-span-matrix")
-                with gr.Accordion("Subtitles from speech recognition", visible=False, elem_id="qa-speech") as speech_box:
-                    speech_state = gr.State(None, time_to_live=locator.settings.session_ttl_seconds)
-                    note = gr.Markdown(elem_id="qa-speech-note")
-                    speech_lines = gr.Dataframe(headers=SPEECH_HEADERS, datatype=["number", "number", "str"], type="array",
-                                                interactive=True, wrap=True, elem_id="qa-speech-lines",
-                                                label="Recognised lines (edit the text or the times)")
-                    speech_files = gr.File(label="Download as SRT or WebVTT", file_count="multiple", interactive=False,
-                                           elem_id="qa-speech-files")
-        with gr.Row():
-            table = gr.Dataframe(
-                headers=TABLE_HEADERS, label="Top answers (click a row to play it)", interactive=False, wrap=True, scale=3,
-                elem_id="qa-table",
-            )
-            with gr.Column(scale=2):
-                choice = gr.Dropdown(label="Play another answer", choices=[], type="value", elem_id="qa-choice")
-                play = gr.Button("Play this answer", elem_id="qa-play")
-        with gr.Accordion("API answer (JSON)", open=False):
-            raw = gr.JSON(label="/locate_answer")
+                (answer, clip, playing, timeline, transcript, matrix, reader), speech = answer_column(locator)
+        table, choice, play, raw = answers_table()
+        area = AnswerArea(raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, play)
+        wire_events(locator, asked, area, speech, result_state)
 
-        def locate_answer(question, video, subtitles, top_k, recognised: Subtitles | None, progress=gr.Progress()):
-            result = locator.run(
-                question,
-                video_path=video or None,
-                subtitle_path=subtitles or None,
-                top_k=int(top_k),
-                progress=progress,
-                corrections=recognised,
-            )
-            return (
-                result.to_json(),
-                answer_markdown(result),
-                table_rows(result),
-                str(result.clip_path) if result.clip_path else None,
-                playing_text(result, 0),
-                timeline_figure(result.timeline, result.title),
-                transcript_text(result.transcript),
-                span_matrix_figure(result.span_matrix, (result.start, result.end)),
-                gr.Dropdown(choices=candidate_choices(result), value=0),
-                highlighted_transcript(result.transcript, result.reading),
-                result,
-            )
 
-        def correct_lines(rows, recognised: Subtitles | None):  # the person's edits, kept for the next question
-            if recognised is None:
-                return None, None
-            try:
-                corrected = recognised.corrected(parse_rows(rows or []))
-            except InputError as error:
-                raise gr.Error(str(error), title="Please check the transcript", print_exception=False) from error
-            return corrected, [str(f) for f in write_subtitle_files(corrected.captions, "transcript")]
+def wire_events(locator: AnswerLocator, asked: QuestionArea, area: AnswerArea, speech: SpeechArea,
+                result_state: gr.State) -> None:
+    """/locate_answer, then the private follow-ups: recognised subtitles, corrections, playing other answers."""
 
-        def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, clip out
-            if result is None:
-                raise gr.Error("Ask a question first, then pick an answer to play.", title="Nothing to play yet")
-            index = int(index or 0)
-            path = locator.play(result, index)
-            captions = result.transcript_of(index)
-            reading = locator.read_answer(result.question, captions)
-            clip_file = str(path) if path else None
-            return (clip_file, playing_text(result, index), transcript_text(captions), gr.Dropdown(value=index),
-                    highlighted_transcript(captions, reading))
+    def locate_answer(question, video=None, subtitles=None, top_k=5, recognised: Subtitles | None = None,
+                      progress=gr.Progress()):
+        return shown(locator.run(question, video_path=video or None, subtitle_path=subtitles or None,
+                                 top_k=int(top_k), progress=progress, corrections=recognised))
 
-        def play_row(result: LocateResult | None, event: gr.SelectData):
-            return play_answer(result, event.index[0])
+    def correct_lines(rows, recognised: Subtitles | None):  # the person's edits, kept for the next question
+        if recognised is None:
+            return None, None
+        corrected = recognised.corrected(parse_rows(rows or []))
+        return corrected, [str(f) for f in write_subtitle_files(corrected.captions, "transcript")]
 
-        answered = [raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, result_state]
-        played = [clip, playing, transcript, choice, reader]
-        gr.on(
-            triggers=[ask.click, question.submit],
-            fn=shows_errors(locate_answer, answered, answer),
-            inputs=[question, video, subtitles, top_k, speech_state],
-            outputs=answered,
-            api_name="locate_answer",
-            api_description="Find the video and time span that answer a medical question.",
-        ).then(speech_outputs, inputs=[result_state], outputs=[note, speech_lines, speech_files, speech_box, speech_state],
-               api_visibility="private")
-        speech_lines.input(correct_lines, inputs=[speech_lines, speech_state], outputs=[speech_state, speech_files],
-                           api_visibility="private")
-        play.click(shows_errors(play_answer, played, playing), inputs=[result_state, choice], outputs=played,
-                   api_visibility="private")
-        table.select(shows_errors(play_row, played, playing), inputs=[result_state], outputs=played,
-                     api_visibility="private")
+    def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, clip out
+        if result is None:
+            raise gr.Error("Ask a question first, then pick an answer to play.", title="Nothing to play yet")
+        index = int(index or 0)
+        path = locator.play(result, index)
+        captions = result.transcript_of(index)
+        reading = locator.read_answer(result.question, captions)
+        return (str(path) if path else None, playing_text(result, index), transcript_text(captions),
+                gr.Dropdown(value=index), highlighted_transcript(captions, reading))
+
+    def play_row(result: LocateResult | None, event: gr.SelectData):
+        return play_answer(result, event.index[0])
+
+    answered, played = area.answered(result_state), area.played()
+    gr.on(
+        triggers=[asked.ask.click, asked.question.submit],
+        fn=shows_errors(locate_answer, answered, area.answer),
+        inputs=[asked.question, asked.video, asked.subtitles, asked.top_k, speech.state],
+        outputs=answered,
+        api_name="locate_answer",
+        api_description="Find the video and time span that answer a medical question.",
+    ).then(speech_outputs, inputs=[result_state], outputs=[speech.note, speech.lines, speech.files, speech.box, speech.state],
+           api_visibility="private")
+    speech.lines.input(shows_errors(correct_lines, title="Please check the transcript"),
+                       inputs=[speech.lines, speech.state], outputs=[speech.state, speech.files], api_visibility="private")
+    area.play.click(shows_errors(play_answer, played, area.playing), inputs=[result_state, area.choice], outputs=played,
+                    api_visibility="private")
+    area.table.select(shows_errors(play_row, played, area.playing), inputs=[result_state], outputs=played,
+                      api_visibility="private")

@@ -1,7 +1,8 @@
 """Load every tab's models in one background thread right after start, so no click pays for it.
 
-Each step calls a pipeline's own lazy loader, which loads under that pipeline's lock: a request
-that arrives mid-load waits on the lock and then finds the model there, so nothing loads twice.
+Each step is a pipeline's ``warm_up``, whose parts load under that pipeline's lock
+(``mmdemo.pipelines.base``): a request that arrives mid-load waits on the lock and then finds the
+model there, so nothing loads twice.
 The status is server-wide (the models are shared and read-only); no per-user data lives here.
 """
 

@@ -44,10 +44,12 @@ def test_both_searches_are_named_endpoints_answering_json_first(client):
                                            ("brown noise", "brown-noise")])
 def test_a_description_finds_sounds_of_that_kind(client, query, source):
     payload, table, audio, playing, plot = client.predict(query, 5, api_name="/search_audio")
-    assert len(payload) == 5 and [set(hit) for hit in payload] == [{"clip_id", "score", "caption"}] * 5
-    assert [hit["score"] for hit in payload] == sorted((hit["score"] for hit in payload), reverse=True)
-    assert source in payload[0]["clip_id"]  # clip names spell out their sources
-    assert sum(source in hit["clip_id"] for hit in payload) >= 2
+    assert payload["query"] == query and payload["captions"] == [] and payload["note"] == ""
+    hits = payload["results"]
+    assert len(hits) == 5 and [set(hit) for hit in hits] == [{"clip_id", "score", "caption"}] * 5
+    assert [hit["score"] for hit in hits] == sorted((hit["score"] for hit in hits), reverse=True)
+    assert source in hits[0]["clip_id"]  # clip names spell out their sources
+    assert sum(source in hit["clip_id"] for hit in hits) >= 2
     assert len(table["data"]) == 5 and Path(audio).suffix == ".wav"
     assert "Playing #1" in playing and plot["type"] == "plotly"
 
@@ -55,8 +57,8 @@ def test_a_description_finds_sounds_of_that_kind(client, query, source):
 def test_a_recording_finds_itself_and_its_captions(client):
     clip = sorted(SOUNDS.glob("*.wav"))[5]
     payload, _, _, _, _, captions, note = client.predict(handle_file(str(clip)), 3, api_name="/search_by_audio")
-    assert payload[0]["clip_id"] == clip.stem and payload[0]["score"] > 0.999
-    assert len(captions["data"]) == 3
+    assert payload["results"][0]["clip_id"] == clip.stem and payload["results"][0]["score"] > 0.999
+    assert len(captions["data"]) == 3 and len(payload["captions"]) == 3 and payload["query"] == clip.name
     assert note == ""
 
 
@@ -74,7 +76,7 @@ def bad_recordings(tmp_path_factory) -> Path:
 def test_bad_recordings_are_errors_and_the_server_keeps_serving(client, bad_recordings, name, message):
     with pytest.raises(AppError, match=message):
         client.predict(handle_file(str(bad_recordings / name)), 3, api_name="/search_by_audio")
-    assert len(client.predict("a bell rings", 2, api_name="/search_audio")[0]) == 2
+    assert len(client.predict("a bell rings", 2, api_name="/search_audio")[0]["results"]) == 2
 
 
 @pytest.mark.parametrize("query, message", [("", "Please type a description of a sound"), ("x" * 5000, "too long")])
@@ -88,10 +90,10 @@ def test_two_users_get_their_own_results(app_url, tmp_path):
 
     def ask(query: str) -> tuple[str, list]:
         user = Client(app_url, verbose=False, analytics_enabled=False, download_files=str(tmp_path / query.replace(" ", "-")))
-        return query, user.predict(query, 3, api_name="/search_audio")[0]
+        return query, user.predict(query, 3, api_name="/search_audio")[0]["results"]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = dict(pool.map(ask, queries * 2))
-    alone = {q: Client(app_url, verbose=False, analytics_enabled=False).predict(q, 3, api_name="/search_audio")[0]
+    alone = {q: Client(app_url, verbose=False, analytics_enabled=False).predict(q, 3, api_name="/search_audio")[0]["results"]
              for q in queries}
     assert answers == alone

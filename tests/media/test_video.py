@@ -220,3 +220,11 @@ def test_a_webm_with_vp9_is_cut_into_webm(webm, tmp_path):
     out = trim_clip(webm, 0.5, 2.0, tmp_path / "clip.mp4")
     info = probe(out)
     assert (out.suffix, info.video_codec, info.audio_codec) == (".webm", "vp9", "opus")
+
+
+def test_validate_upload_speaks_for_each_tab(m4a, mp4):
+    with pytest.raises(InputError, match=r"Please upload a video clip \(or pick an example\) to caption"):
+        validate_upload(None, Limits(), verb="caption")
+    assert validate_upload(m4a, Limits(), needs_video=False).has_audio  # scene classification hears audio-only files
+    with pytest.raises(InputError, match="This clip is 3 s long; captioning takes clips of up to 2 s"):
+        validate_upload(mp4, Limits(), max_seconds=2.0, task="captioning")

@@ -146,7 +146,7 @@ def test_a_set_without_an_audio_model_cannot_answer_an_audio_only_file(root, med
     (only_frames / "frames").parent.mkdir()
     (only_frames / "frames").symlink_to(root / CHECKPOINT_DIR / "frames")
     classifier = SceneClassifier.from_dir(only_frames)
-    assert classifier.installed() == ["frames"] and "no ensemble.json" in classifier.describe()["ensemble"]
+    assert classifier.installed() == ["frames"] and not classifier.describe()["ensemble_fitted"]
     with pytest.raises(InputError, match="None of the installed scene models.*no video stream"):
         classifier.run(media / "sound.wav")
     assert classifier.run(media / "clip.mp4").rule == "only frames available"

@@ -340,20 +340,24 @@ def test_broken_span_qa_export_disables_only_the_reader(tmp_path, talk, caplog):
     assert "model.safetensors is not a valid safetensors file" in locator.disabled["span_qa"]
     assert str(tmp_path) not in locator.disabled["span_qa"]
     (broken / "meta.json").write_text("{not json")  # the header still renders, and says what is off
-    method = locator.describe()["method"]
-    assert "span_qa is turned off because its export does not load" in method and str(tmp_path) not in method
+    facts = locator.describe()
+    assert list(facts["disabled"]) == ["span_qa"] and str(tmp_path) not in str(facts)
+    method = locator.answered_by()["method"]
+    assert "span_qa turned off (its export does not load)" in method and str(tmp_path) not in method
 
 
 def test_describe_is_cheap_and_names_models_and_data(cold):
     info = cold.describe()
     assert info["text_encoder"] == "all-MiniLM-L6-v2 (bundled)"
-    assert "bundled demo videos" in info["corpus"]
-    assert cold._encoder is None
+    assert info["corpus"]["videos"] == 13 and info["corpus"]["minutes"] > 0
+    assert "bundled demo videos" in cold.answered_by()["corpus"]
+    assert not cold.loaded("encoder")
 
 
 def test_missing_corpus_is_reported(tmp_path):
     locator = AnswerLocator.load(replace(Settings(), assets_dir=tmp_path))
-    assert locator.describe()["corpus"].startswith("0 bundled demo videos")
+    assert locator.describe()["corpus"]["videos"] == 0
+    assert locator.answered_by()["corpus"].startswith("0 bundled demo videos")
     with pytest.raises(FileNotFoundError, match="no bundled corpus"):
         locator._read_corpus()
 

@@ -13,8 +13,9 @@ import torch
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
-from mmdemo.models.audio_text import AudioChecks, AudioTowerConfig, DualEncoder, DualEncoderConfig
+from mmdemo.models.audio_text import AudioTowerConfig, DualEncoder, DualEncoderConfig
 from mmdemo.models.factory import AUDIO_TEXT
+from mmdemo.pipelines.audio_retriever import AudioChecks
 from mmdemo.pipelines.search_audio import CHECKPOINT_DIR, COLLECTION_DIR, INDEX_DIR, AudioSearch
 from training.data.synthetic_audio import generate_collection
 
@@ -60,9 +61,10 @@ def test_text_search_lists_clips_best_first_with_spectrograms(search):
     assert len(scores) == 4 and scores == sorted(scores, reverse=True)
     assert all(h.path.is_file() and h.caption for h in result.hits)
     answer = result.to_json()
-    assert [set(a) for a in answer] == [{"clip_id", "score", "caption"}] * 4
+    assert set(answer) == {"query", "results", "captions", "note"} and answer["query"] == result.query
+    assert [set(a) for a in answer["results"]] == [{"clip_id", "score", "caption"}] * 4
     spec = result.spectrograms[0]
-    assert spec["clip_id"] == result.hits[0].clip_id and len(spec["db"]) == 128 and spec["seconds"] == pytest.approx(4.0)
+    assert spec["clip_id"] == result.hits[0].clip_id and spec["power"].shape[0] == 128 and spec["seconds"] == pytest.approx(4.0)
 
 
 def test_top_k_is_bounded_by_the_collection_and_the_limit(search):
@@ -146,3 +148,4 @@ def test_without_a_model_the_search_says_what_is_missing(tmp_path):
     assert not search.available()
     with pytest.raises(InputError, match="No audio search model"):
         search.search_text("a dog barks")
+

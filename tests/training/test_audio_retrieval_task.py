@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdemo.models.audio_text import AudioTextRetriever
+from mmdemo.pipelines.audio_retriever import AudioTextRetriever
 from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import CaptionAugmenter
 from training.data.synthetic_audio import SyntheticAudioConfig, generate_clotho

@@ -46,3 +46,11 @@ def test_gradio_still_sees_progress_and_gets_the_request():
 def test_only_gradios_page_is_the_page():
     assert from_page(PAGE) and not from_page(API) and not from_page(None)
     assert not from_page(SimpleNamespace(headers={}))  # curl, scripts
+
+
+def test_without_a_result_area_the_page_gets_gr_error_too():
+    run = shows_errors(answer, title="Nothing to show")
+    for request in (PAGE, API, None):
+        with pytest.raises(gr.Error, match="Please type a question.") as raised:
+            run("", None, request)
+        assert raised.value.title == "Nothing to show"

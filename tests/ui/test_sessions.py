@@ -6,6 +6,7 @@ import datetime
 import pickle
 
 import gradio as gr
+import numpy as np
 from gradio.state_holder import StateHolder
 
 from mmdemo.config import Settings
@@ -22,7 +23,7 @@ def test_every_state_of_the_app_expires_with_the_session_ttl():
 
 
 def test_the_audio_state_keeps_the_hits_not_the_spectrograms(monkeypatch, tmp_path):
-    spectrograms = [{"clip_id": f"c{i}", "db": [[-40.0] * 400] * 128, "seconds": 10.0} for i in range(5)]
+    spectrograms = [{"clip_id": f"c{i}", "power": np.full((128, 400), 1e-4, np.float32), "seconds": 10.0} for i in range(5)]
     hits = [AudioHit(f"c{i}", 0.9 - i / 10, "a caption", tmp_path / f"c{i}.wav") for i in range(5)]
     found = AudioSearchResult("beeps", hits, spectrograms=spectrograms)
     monkeypatch.setattr(AudioSearch, "search_text", lambda self, query, top_k, progress=None: found)
