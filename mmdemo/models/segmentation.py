@@ -8,7 +8,7 @@ Read top to bottom:
 2. ``HRNetSegmenter``: the backbone's four parallel branches (1/4 to 1/32 of the input), each
    upsampled to the 1/4 branch and concatenated, then the HRNetV2 head of Wang et al. [22]
    (1x1 conv-BN-ReLU, 1x1 conv to the 19 classes), upsampled back to the input's size.
-   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``).
+   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.data.cityscapes``).
 3. ``colorize`` / ``overlay``: label maps in the Cityscapes colours, blended over the frames.
 4. ``load_segmenter``: a trained model back from its export.
 """
@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import CheckpointError, build_from_checkpoint, load_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, TRAIN_COLORS
+from mmdemo.data.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, TRAIN_COLORS
 from mmdemo.models.scene import Normalize, frames_to_tensor
 
 FAMILY = "segmentation-hrnet"

@@ -114,7 +114,7 @@ class AudioSearch:
             return self._index
 
     def _load_or_build_index(self, retriever: AudioTextRetriever, progress: Progress | None) -> VectorIndex:
-        from mmdemo.retrieval.clotho import read_captions_csv
+        from mmdemo.data.clotho import read_captions_csv
         from mmdemo.retrieval.vector_index import VectorIndex, VectorIndexConfig
 
         items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
@@ -136,7 +136,7 @@ class AudioSearch:
         retriever = self.retriever()
         with self._load_lock:
             if self._caption_vectors is None:
-                from mmdemo.retrieval.clotho import read_captions_csv
+                from mmdemo.data.clotho import read_captions_csv
 
                 items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
                 owners = [(item.clip_id, caption) for item in items for caption in item.captions]

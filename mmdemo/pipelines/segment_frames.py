@@ -80,7 +80,7 @@ class FrameSegmenter:
 
     def run(self, frames: np.ndarray) -> SegmentationResult:
         """Segment (F, H, W, 3) uint8 RGB frames; InputError when there are none."""
-        from mmdemo.cityscapes import TRAIN_CLASSES
+        from mmdemo.data.cityscapes import TRAIN_CLASSES
         from mmdemo.models.segmentation import overlay
 
         frames = np.asarray(frames)

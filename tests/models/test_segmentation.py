@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES
+from mmdemo.data.cityscapes import IGNORE_INDEX, TRAIN_CLASSES
 from mmdemo.models.segmentation import (
     FAMILY,
     HRNetSegmenter,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from mmdemo.data.squad import read_squad
 from mmdemo.models.span_qa import SpanQAConfig
-from mmdemo.squad import read_squad
 from training.data.medvidqa_spans import write_dataset
 from training.tasks.extractive_qa import ExtractiveQATask, ExtractiveQATaskConfig, answer_tokens, build_rows
 

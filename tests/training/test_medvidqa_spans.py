@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mmdemo.data.squad import read_squad
 from mmdemo.media.subtitles import Caption
-from mmdemo.squad import read_squad
 from training.data.medvidqa_spans import held_out_videos, medvidqa_examples, span_example, write_dataset
 from training.data.synthetic_qa import generate, write_medvidqa_layout
 from training.tasks.ccgs import CCGSTask, CCGSTaskConfig, read_split

@@ -40,9 +40,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
-from mmdemo.caption_annotations import read_msrvtt, read_transcripts
-from mmdemo.captioning_metrics import caption_scores
+from mmdemo.data.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.frame_features import load_frame_features
+from mmdemo.metrics.captioning import caption_scores
 from mmdemo.models.captioner import (
     FAMILY,
     LOSS_NAMES,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mmdemo.caption_annotations import (
+from mmdemo.data.caption_annotations import (
     CaptionClip,
     read_msrvtt,
     read_msrvtt_csv,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from mmdemo.data.clotho import AudioCaptionItem, read_captions_csv, read_clotho
 from mmdemo.errors import InputError
-from mmdemo.retrieval.clotho import AudioCaptionItem, read_captions_csv, read_clotho
 
 HEADER = "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n"
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from mmdemo.data.squad import Answer, SquadExample, load_squad, nearest_occurrence, read_squad, write_squad
 from mmdemo.errors import InputError
-from mmdemo.squad import Answer, SquadExample, load_squad, nearest_occurrence, read_squad, write_squad
 
 CONTEXT = "Press the chest five centimetres deep, a hundred times a minute."
 
