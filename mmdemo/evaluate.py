@@ -263,7 +263,8 @@ def _zero_shot_scene(items, classes, model: str, pretrained: str) -> dict[str, f
 def _run_caption(args: argparse.Namespace) -> dict:
     """Captions for every clip of one split of an MSRVTT-layout folder (``annotations.json``,
     ``transcripts.json``, cached ``features/``), scored against all of each clip's references
-    with coco-caption's metrics (MELTR Tables 4 and 8: BLEU-3/4, METEOR, ROUGE-L, CIDEr)."""
+    with coco-caption's metrics (MELTR Tables 4 and 8: BLEU-3/4, ROUGE-L, CIDEr-D), and METEOR as an
+    exact-match approximation that is not coco-caption's METEOR 1.5 (``mmdemo.metrics.captioning.meteor``)."""
     from mmdemo.checkpoint import META_FILE
     from mmdemo.config import set_offline_environment
     from mmdemo.data.caption_annotations import read_msrvtt, read_transcripts
@@ -373,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also score zero-shot CLIP with these open_clip models (Table 2 C01-C03: RN101 RN50x4 ViT-B-32)")
     scene.add_argument("--zero-shot-pretrained", default="", help='open_clip tag for them, e.g. "openai"; "" = random')
     scene.set_defaults(run=_run_scene)
-    cap = tasks.add_parser("caption", help="video captioning: BLEU-3/4, METEOR, ROUGE-L, CIDEr on an MSRVTT-layout split")
+    cap = tasks.add_parser("caption", help="video captioning: BLEU-3/4, METEOR (exact matches only), ROUGE-L, CIDEr on an MSRVTT-layout split")
     cap.add_argument("--data", required=True, type=Path,
                      help="folder with annotations.json, transcripts.json and features/ (python -m training caption's --data)")
     cap.add_argument("--split", default="val", help="split to caption and score (train, val, test)")

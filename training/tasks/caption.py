@@ -7,7 +7,8 @@
 
 Splits (MELTR A.3, Algorithm 1): train trains, less a held-aside share (``meta_fraction``) that is
 MELTR's meta-data, on which the primary loss drives the meta step; val is decoded greedily and
-scored with BLEU, METEOR, ROUGE-L and CIDEr, CIDEr picking the exported epoch. The meta share is
+scored with BLEU, ROUGE-L and CIDEr-D (equal to coco-caption's) and an exact-match METEOR
+(``mmdemo.metrics.captioning.meteor``: not coco-caption's METEOR 1.5), CIDEr picking the exported epoch. The meta share is
 held aside whatever the combiner, so that Table 8's three rows train on the same batches.
 
 ``combiner`` is what the captioner minimises (Table 8): "meltr" M(L), "mtl" the plain sum of the
