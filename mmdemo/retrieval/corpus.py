@@ -81,4 +81,3 @@ def spread_to_captions(windows: Sequence[Window], scores: np.ndarray, n_captions
         count[w.last + 1] -= 1
     total, count = np.cumsum(total)[:-1], np.cumsum(count)[:-1]
     return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
-
