@@ -74,7 +74,7 @@ def msrvtt(combiner: str):
     def write(root: Path, items: int) -> list[str]:
         from safetensors.numpy import save_file
 
-        from mmdemo.caption_annotations import read_msrvtt
+        from mmdemo.data.caption_annotations import read_msrvtt
         from training.data.synthetic_captions import SyntheticCaptionConfig, generate
 
         generate(root, train=items + items // 8 + 1, val=1,  # meta_fraction 0.1 of train is held aside

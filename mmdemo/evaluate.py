@@ -15,25 +15,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from mmdemo.data.medvidqa import load_medvidqa_corpus, load_off_topic, load_questions
 from mmdemo.errors import InputError
 from mmdemo.metrics import mrr, rank_k_iou, recall_at_k
 from mmdemo.retrieval.ccgs_search import CCGSSearchConfig
-from mmdemo.retrieval.span_qa_search import SpanQASearchConfig
 from mmdemo.retrieval.corpus_index import METHODS, Candidate, CorpusIndex, RetrievalConfig
+from mmdemo.retrieval.span_qa_search import SpanQASearchConfig
 
 RANK_KS = (1, 10, 100)
 CANDIDATE_VIDEOS = 20  # videos searched for spans; 20 x 10 spans covers Rank@100
 SPANS_PER_VIDEO = 10
-
-
-def load_questions(path: str | Path) -> list[dict]:
-    try:
-        records = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read questions from {path}: {err}") from err
-    if not isinstance(records, list):
-        raise InputError(f"{path} should hold a JSON list of question records")
-    return records
 
 
 # A method answers a question with every corpus video ranked best first and its spans best first.
@@ -75,15 +66,6 @@ def span_qa_answerer(index: CorpusIndex, checkpoint: str | Path, top_videos: int
         return result.videos, result.candidates
 
     return answer
-
-
-def load_off_topic(path: str | Path) -> list[str]:
-    """Every question of an off-topic set (assets/questions/off_topic.json: lists of strings by kind)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read off-topic questions from {path}: {err}") from err
-    return [q for value in data.values() if isinstance(value, list) for q in value]
 
 
 def refused_share(answer: Answerer, questions: Sequence[str], refuse_below: float) -> float | None:
@@ -136,7 +118,6 @@ def _stderr_progress(done: int, total: int) -> None:
 
 def _run_medvidqa(args: argparse.Namespace) -> dict:
     from mmdemo.config import set_offline_environment
-    from mmdemo.retrieval.corpus import load_medvidqa_corpus
 
     set_offline_environment()
     videos = load_medvidqa_corpus(args.subtitles)
@@ -166,9 +147,9 @@ def _run_extractive_qa(args: argparse.Namespace) -> dict:
     the reader answers every question over its whole context, and for v2.0 "no answer" competes.
     Beside it, in the same run, the trivial baseline ``overlap_sentence`` on the same questions."""
     from mmdemo.config import set_offline_environment
+    from mmdemo.data.squad import load_squad
     from mmdemo.metrics import squad_scores
     from mmdemo.models.factory import SPAN_QA, load_model
-    from mmdemo.squad import load_squad
 
     set_offline_environment()
     squad = load_squad(args.squad, args.max_shift)
@@ -210,9 +191,9 @@ def _run_audio_retrieval(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
     from mmdemo.config import set_offline_environment
+    from mmdemo.data.clotho import read_clotho
     from mmdemo.metrics import cross_modal_retrieval
     from mmdemo.pipelines.audio_retriever import AudioTextRetriever
-    from mmdemo.retrieval.clotho import read_clotho
 
     set_offline_environment()
     items = read_clotho(args.data, args.split)
@@ -233,10 +214,10 @@ def _run_scene(args: argparse.Namespace) -> dict:
     """Scene classification on one TAU-layout split: log-loss and accuracy per model, fused, and
     fused + post-processing (Okazaki et al., Tables 2 and 4), with the set's fitted ensemble."""
     from mmdemo.config import Settings, set_offline_environment
+    from mmdemo.data.tau import read_tau
     from mmdemo.frame_features import SCENE_FEATURES_DIR
     from mmdemo.models.scene_ensemble import run_ensemble, stage_metrics
     from mmdemo.pipelines.classify_scene import ENSEMBLE_FILE, SceneClassifier
-    from mmdemo.tau import read_tau
 
     set_offline_environment()
     classifier = SceneClassifier.from_dir(args.checkpoints, Settings(device=args.device))
@@ -269,8 +250,8 @@ def _zero_shot_scene(items, classes, model: str, pretrained: str) -> dict[str, f
     it sits at chance; ``--zero-shot-pretrained openai`` gives the paper's.
     """
     from mmdemo.frame_features import read_scene_frames
+    from mmdemo.metrics import accuracy, log_loss
     from mmdemo.models.scene import ZeroShotCLIP, ZeroShotConfig
-    from mmdemo.models.scene_ensemble import accuracy, log_loss
 
     zero_shot = ZeroShotCLIP.from_config(ZeroShotConfig(model=model, pretrained=pretrained), classes)
     size = zero_shot.image_encoder.image_size
@@ -282,12 +263,13 @@ def _zero_shot_scene(items, classes, model: str, pretrained: str) -> dict[str, f
 def _run_caption(args: argparse.Namespace) -> dict:
     """Captions for every clip of one split of an MSRVTT-layout folder (``annotations.json``,
     ``transcripts.json``, cached ``features/``), scored against all of each clip's references
-    with coco-caption's metrics (MELTR Tables 4 and 8: BLEU-3/4, METEOR, ROUGE-L, CIDEr)."""
-    from mmdemo.caption_annotations import read_msrvtt, read_transcripts
-    from mmdemo.captioning_metrics import caption_scores
+    with coco-caption's metrics (MELTR Tables 4 and 8: BLEU-3/4, ROUGE-L, CIDEr-D), and METEOR as an
+    exact-match approximation that is not coco-caption's METEOR 1.5 (``mmdemo.metrics.captioning.meteor``)."""
     from mmdemo.checkpoint import META_FILE
     from mmdemo.config import set_offline_environment
+    from mmdemo.data.caption_annotations import read_msrvtt, read_transcripts
     from mmdemo.frame_features import load_frame_features
+    from mmdemo.metrics.captioning import caption_scores
     from mmdemo.models.factory import CAPTIONER, load_model
 
     set_offline_environment()
@@ -328,7 +310,7 @@ def _run_segmentation(args: argparse.Namespace) -> dict:
     """Semantic segmentation on one Cityscapes-layout split: mIoU and IoU per class in percent,
     from one confusion matrix over every labelled pixel, each frame scored at its own size
     ("pretrained vs scratch", Table 4). A class in neither the labels nor the predictions is null."""
-    from mmdemo.cityscapes import TRAIN_CLASSES, read_cityscapes, read_pair
+    from mmdemo.data.cityscapes import TRAIN_CLASSES, read_cityscapes, read_pair
     from mmdemo.metrics import class_iou, confusion_matrix, mean_iou
     from mmdemo.models.factory import SEGMENTATION, load_model
 
@@ -392,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also score zero-shot CLIP with these open_clip models (Table 2 C01-C03: RN101 RN50x4 ViT-B-32)")
     scene.add_argument("--zero-shot-pretrained", default="", help='open_clip tag for them, e.g. "openai"; "" = random')
     scene.set_defaults(run=_run_scene)
-    cap = tasks.add_parser("caption", help="video captioning: BLEU-3/4, METEOR, ROUGE-L, CIDEr on an MSRVTT-layout split")
+    cap = tasks.add_parser("caption", help="video captioning: BLEU-3/4, METEOR (exact matches only), ROUGE-L, CIDEr on an MSRVTT-layout split")
     cap.add_argument("--data", required=True, type=Path,
                      help="folder with annotations.json, transcripts.json and features/ (python -m training caption's --data)")
     cap.add_argument("--split", default="val", help="split to caption and score (train, val, test)")

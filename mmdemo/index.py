@@ -11,7 +11,6 @@ fails only when no file at all could be embedded. One sub-command per modality.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from mmdemo.checkpoint import fsync_path, write_json
+from mmdemo.data.clotho import read_first_captions
 from mmdemo.errors import InputError
 from mmdemo.retrieval.vector_index import KINDS, UNIT_NORM_TOLERANCE, VectorIndex, VectorIndexConfig
 
@@ -75,25 +75,6 @@ def list_audio(audio_dir: Path) -> list[str]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found += [Path(root, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_SUFFIXES]
     return sorted(path.relative_to(audio_dir).as_posix() for path in found)
-
-
-def read_captions(audio_dir: Path) -> dict[str, str]:
-    """file_name (and its stem) -> first caption, from every Clotho-style CSV at the top of ``audio_dir``."""
-    captions: dict[str, str] = {}
-    for csv_path in sorted(audio_dir.glob("*.csv")):
-        try:
-            with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-                reader = csv.DictReader(handle)
-                if not {"file_name", "caption_1"} <= set(reader.fieldnames or ()):
-                    continue  # some other table, not captions
-                for row in reader:
-                    name, caption = (row["file_name"] or "").strip(), (row["caption_1"] or "").strip()
-                    if name and caption:
-                        captions.setdefault(name, caption)
-                        captions.setdefault(Path(name).stem, caption)
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            raise InputError(f"cannot read captions from {csv_path}: {error}") from None
-    return captions
 
 
 def wav_seconds(path: Path) -> float | None:
@@ -240,7 +221,7 @@ def index_audio(audio_dir: str | Path, out: str | Path, embedder: AudioEmbedder,
     files = list_audio(audio_dir)
     if not files:
         raise InputError(f"no audio files under {audio_dir} (looked for {', '.join(AUDIO_SUFFIXES)})")
-    captions = read_captions(audio_dir)
+    captions = read_first_captions(audio_dir)
 
     describe = embedder.describe()
     identity = {"format_version": STAGING_VERSION, "audio_dir": str(audio_dir), "dim": int(embedder.dim),

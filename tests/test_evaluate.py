@@ -160,8 +160,8 @@ def test_zero_shot_clip_is_scored_beside_the_trained_scene_models(tmp_path):
     """Table 2 C01-C03: with random weights zero-shot CLIP is near chance, but it is scored."""
     import math
 
+    from mmdemo.data.tau import read_tau
     from mmdemo.evaluate import _zero_shot_scene
-    from mmdemo.tau import read_tau
     from training.data.synthetic_scenes import SynthConfig, generate
 
     generate(tmp_path, clips_per_class=2, seed=0, held_out_fraction=0.5, config=SynthConfig(seconds=1.0), workers=1)

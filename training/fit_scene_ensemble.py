@@ -27,6 +27,7 @@ from typing import Any
 
 from mmdemo.config import Settings, set_offline_environment
 from mmdemo.config_dicts import to_dict
+from mmdemo.data.tau import read_tau
 from mmdemo.frame_features import SCENE_FEATURES_DIR
 from mmdemo.models.scene_ensemble import (
     EnsembleConfig,
@@ -35,7 +36,6 @@ from mmdemo.models.scene_ensemble import (
     stage_metrics,
 )
 from mmdemo.pipelines.classify_scene import ENSEMBLE_FILE, SceneClassifier
-from mmdemo.tau import read_tau
 
 RULES = {"classwise": "classwise_selection", "replacement": "audio_replacement", "post": "post_processing"}
 TOLERANCE = 0.05  # ours: the paper picks bus/park/tram for the audio model by eye (section 2.4)

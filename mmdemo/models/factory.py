@@ -23,7 +23,7 @@ from typing import Any, Callable
 from torch import nn
 
 from mmdemo.checkpoint import Checkpoint, CheckpointError, config_from_dict, load_checkpoint, load_weights
-from mmdemo.cityscapes import TRAIN_CLASSES
+from mmdemo.data.cityscapes import TRAIN_CLASSES
 from mmdemo.models.audio_text import DualEncoder, DualEncoderConfig
 from mmdemo.models.captioner import MELTR_PREFIX, Captioner, CaptionerConfig
 from mmdemo.models.ccgs import CCGS, CCGSConfig

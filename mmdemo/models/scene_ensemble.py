@@ -14,8 +14,8 @@ enhanced by CLIP variants", section 2.4. The inputs are each model's clip-level 
 3. Post-processing, eq. (1): confidences are snapped to 0.001 / 0.06 / themselves / 0.99 by bins,
    which bounds the log-loss of confident mistakes.
 
-Every rule can be switched off in ``EnsembleConfig``. ``log_loss`` and ``accuracy`` live here
-because ``mmdemo.metrics`` does not have them yet.
+Every rule can be switched off in ``EnsembleConfig``. The metrics (log-loss, accuracy, F1 per
+class) are ``mmdemo.metrics.classification``'s.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from mmdemo.metrics.classification import accuracy, log_loss, normalize_rows, per_class_f1
 
 GAP_TOLERANCE = 1e-9  # so that a gap of exactly 0.20 computed in floating point counts as 0.20
 
@@ -76,12 +78,6 @@ def calibrate(probs: np.ndarray, config: EnsembleConfig = EnsembleConfig()) -> n
     return np.where(x <= low, config.post_low, np.where(x <= mid, config.post_mid, np.where(x <= high, x, config.post_high)))
 
 
-def _normalize_rows(probs: np.ndarray) -> np.ndarray:
-    """Rows rescaled to sum to 1; an all-zero row becomes uniform."""
-    sums = probs.sum(axis=1, keepdims=True)
-    return np.where(sums > 0, probs / np.where(sums > 0, sums, 1.0), 1.0 / probs.shape[1])
-
-
 def _check_inputs(probs_by_model: Mapping[str, np.ndarray], classes: Sequence[str]) -> dict[str, np.ndarray]:
     if not probs_by_model:
         raise ValueError("the ensemble needs the probabilities of at least one model")
@@ -120,13 +116,13 @@ def run_ensemble(probs_by_model: Mapping[str, np.ndarray], classes: Sequence[str
         chosen = tuple(config.selection.get(name, models)) if config.classwise_selection else models
         used[name] = tuple(model for model in chosen if model in probs) or models
     fused = np.stack([np.mean([probs[m][:, c] for m in used[name]], axis=0) for c, name in enumerate(classes)], axis=1)
-    fused = _normalize_rows(fused)
+    fused = normalize_rows(fused)
 
     # 3. post-processing, eq. (1)
     post = None
     if config.post_processing:
         post = calibrate(fused, config)
-        post = _normalize_rows(post) if config.post_renormalize else post
+        post = normalize_rows(post) if config.post_renormalize else post
 
     labels = fused.argmax(axis=1)
     rules = [_rule(bool(replaced[i]), float(gaps[i]), classes[labels[i]], used, models) for i in range(n)]
@@ -165,29 +161,7 @@ def fit_classwise_selection(
 
 
 # ----------------------------------------------------------------------------------------------
-# Metrics (Table 2 / Table 4 report log-loss and accuracy)
-
-
-def per_class_f1(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C,) F1 of each class from predicted and true class indices (0 where a class never occurs)."""
-    predicted, labels = np.asarray(predicted), np.asarray(labels)
-    classes = np.arange(num_classes)[:, None]
-    true_pos = ((predicted == classes) & (labels == classes)).sum(axis=1)
-    denominator = (predicted == classes).sum(axis=1) + (labels == classes).sum(axis=1)
-    return np.where(denominator > 0, 2 * true_pos / np.maximum(denominator, 1), 0.0)
-
-
-def log_loss(probs: np.ndarray, labels: Sequence[int] | np.ndarray, eps: float = 1e-15) -> float:
-    """Mean -log p(true class), the DCASE 2021 task 1B metric; rows are rescaled to sum to 1
-    and clipped to [eps, 1 - eps] first, as sklearn's log_loss does."""
-    p = np.clip(_normalize_rows(np.asarray(probs, dtype=np.float64)), eps, 1 - eps)
-    labels = np.asarray(labels)
-    return float(-np.log(p[np.arange(len(labels)), labels]).mean())
-
-
-def accuracy(probs: np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
-    """Share of clips whose highest-probability class is the true one, in percent."""
-    return 100.0 * float(np.mean(np.asarray(probs).argmax(axis=1) == np.asarray(labels)))
+# Table 2 / Table 4 rows (log-loss and accuracy)
 
 
 def stage_metrics(probs_by_model: Mapping[str, np.ndarray], result: EnsembleResult, labels: Sequence[int] | np.ndarray) -> dict[str, dict[str, float]]:

@@ -8,7 +8,7 @@ Read top to bottom:
 2. ``HRNetSegmenter``: the backbone's four parallel branches (1/4 to 1/32 of the input), each
    upsampled to the 1/4 branch and concatenated, then the HRNetV2 head of Wang et al. [22]
    (1x1 conv-BN-ReLU, 1x1 conv to the 19 classes), upsampled back to the input's size.
-   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.cityscapes``); the UI colours
+   ``predict`` turns uint8 frames into maps of train ids (``mmdemo.data.cityscapes``); the UI colours
    them (``mmdemo.ui.plots.overlay``).
 """
 
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmdemo.cityscapes import TRAIN_CLASSES
+from mmdemo.data.cityscapes import TRAIN_CLASSES
 from mmdemo.models.scene import backbone_normalize, frames_to_tensor
 
 BRANCHES = (1, 2, 3, 4)  # timm feature indices of HRNet's four branch outputs (0 is the stem)

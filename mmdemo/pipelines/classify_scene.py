@@ -297,7 +297,7 @@ class SceneClassifier(Pipeline):
 
     def predict_split(self, items, features_dir: Path | None = None, progress=None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """({model: (N, C) clip probabilities}, (N,) true class indices) over TAU-layout items
-        (``mmdemo.tau.SceneItem``); fusion reads cached CLIP features from ``features_dir`` when
+        (``mmdemo.data.tau.SceneItem``); fusion reads cached CLIP features from ``features_dir`` when
         they are there. Every model must answer every clip."""
         from mmdemo.frame_features import SCENE_FRAMES, load_scene_features
         from mmdemo.models.encoders import ImageEncoderConfig

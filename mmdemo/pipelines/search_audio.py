@@ -103,7 +103,7 @@ class AudioSearch(Pipeline):
         self.caption_index()
 
     def _load_or_build_index(self, retriever: AudioTextRetriever, progress: Progress | None) -> VectorIndex:
-        from mmdemo.retrieval.clotho import read_captions_csv
+        from mmdemo.data.clotho import read_captions_csv
         from mmdemo.retrieval.vector_index import VectorIndex, VectorIndexConfig
 
         items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
@@ -126,7 +126,7 @@ class AudioSearch(Pipeline):
         return self.part("captions", lambda: self._embed_captions(retriever))
 
     def _embed_captions(self, retriever: AudioTextRetriever) -> tuple[np.ndarray, list[tuple[str, str]]]:
-        from mmdemo.retrieval.clotho import read_captions_csv
+        from mmdemo.data.clotho import read_captions_csv
 
         items = read_captions_csv(self.collection_dir / CAPTIONS_FILE, self.collection_dir)
         owners = [(item.clip_id, caption) for item in items for caption in item.captions]

@@ -61,7 +61,7 @@ class FrameSegmenter(Pipeline):
 
     def run(self, frames: np.ndarray) -> SegmentationResult:
         """Segment (F, H, W, 3) uint8 RGB frames; InputError when there are none."""
-        from mmdemo.cityscapes import TRAIN_CLASSES
+        from mmdemo.data.cityscapes import TRAIN_CLASSES
 
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from mmdemo.errors import InputError
-from mmdemo.media.subtitles import Caption, clean_captions, parse_medvidqa
+from mmdemo.media.subtitles import Caption
 
 
 @dataclass(frozen=True)
@@ -82,19 +81,3 @@ def spread_to_captions(windows: Sequence[Window], scores: np.ndarray, n_captions
         count[w.last + 1] -= 1
     total, count = np.cumsum(total)[:-1], np.cumsum(count)[:-1]
     return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
-
-
-def load_medvidqa_corpus(subtitle_dirs: Iterable[str | Path]) -> list[Video]:
-    """Every ``<video_id>.json`` caption file in the folders, one Video each, sorted by id."""
-    folders = [Path(d) for d in subtitle_dirs]
-    videos: dict[str, Video] = {}
-    for folder in folders:
-        if not folder.is_dir():
-            raise InputError(f"subtitle folder not found: {folder}")
-        for path in sorted(folder.glob("*.json")):
-            captions = tuple(clean_captions(parse_medvidqa(path.read_text(encoding="utf-8"))))
-            if captions:
-                videos[path.stem] = Video(path.stem, captions)
-    if not videos:
-        raise InputError(f"no MedVidQA caption files (*.json) in {', '.join(map(str, folders))}")
-    return [videos[k] for k in sorted(videos)]

@@ -196,9 +196,8 @@ def fit(questions: Sequence[dict], videos: Sequence[Video], encoder: TextEncoder
 
 def main(argv: Sequence[str] | None = None) -> int:
     from mmdemo.config import set_offline_environment
-    from mmdemo.evaluate import load_questions
+    from mmdemo.data.medvidqa import load_medvidqa_corpus, load_questions
     from mmdemo.models.encoders import TextEncoderConfig
-    from mmdemo.retrieval.corpus import load_medvidqa_corpus
 
     parser = argparse.ArgumentParser(prog="python -m mmdemo.retrieval.fit", description=__doc__.splitlines()[0])
     parser.add_argument("--questions", required=True, action="append",

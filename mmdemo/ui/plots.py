@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_COLORS
+from mmdemo.data.cityscapes import IGNORE_INDEX, TRAIN_COLORS
 
 SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
 HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser

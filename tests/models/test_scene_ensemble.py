@@ -1,15 +1,11 @@
-import math
-
 import numpy as np
 import pytest
 
+from mmdemo.metrics import log_loss
 from mmdemo.models.scene_ensemble import (
     EnsembleConfig,
-    accuracy,
     calibrate,
     fit_classwise_selection,
-    log_loss,
-    per_class_f1,
     run_ensemble,
     stage_metrics,
 )
@@ -119,20 +115,6 @@ def test_fit_classwise_selection_keeps_competitive_models_per_class():
     assert selection == {"park": ("audio",), "bus": ("video",), "tram": ("video",)}
     loose = fit_classwise_selection({"audio": audio, "video": video}, labels, CLASSES, tolerance=0.5)
     assert loose["tram"] == ("audio", "video")
-
-
-def test_per_class_f1_by_hand():
-    f1 = per_class_f1(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 4)
-    # class 0: tp 1, 2 predicted, 1 true -> 2/3; class 1: tp 1, 1 predicted, 3 true -> 1/2; class 2: 0; class 3 absent: 0
-    np.testing.assert_allclose(f1, [2 / 3, 0.5, 0.0, 0.0])
-
-
-def test_log_loss_and_accuracy_by_hand():
-    probs = np.array([[0.5, 0.5], [0.25, 0.75]])
-    assert log_loss(probs, [0, 1]) == pytest.approx((math.log(2) - math.log(0.75)) / 2)
-    assert log_loss(np.array([[2.0, 2.0]]), [1]) == pytest.approx(math.log(2))  # rows are normalised
-    assert log_loss(np.array([[1.0, 0.0]]), [1]) == pytest.approx(-math.log(1e-15))  # clipped, not infinite
-    assert accuracy(probs, [1, 1]) == 50.0 and accuracy(probs, [0, 1]) == 100.0
 
 
 def test_stage_metrics_reports_every_model_and_stage():

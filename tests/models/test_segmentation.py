@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import CheckpointError, save_checkpoint
-from mmdemo.cityscapes import TRAIN_CLASSES
+from mmdemo.data.cityscapes import TRAIN_CLASSES
 from mmdemo.models.factory import SCENE_FRAMES, SEGMENTATION, load_model
 from mmdemo.models.segmentation import (
     HRNetSegmenter,

@@ -1,11 +1,7 @@
-import json
-
 import numpy as np
-import pytest
 
-from mmdemo.errors import InputError
 from mmdemo.media.subtitles import Caption
-from mmdemo.retrieval.corpus import Window, caption_windows, load_medvidqa_corpus, spread_to_captions
+from mmdemo.retrieval.corpus import Window, caption_windows, spread_to_captions
 
 
 def test_windows_step_by_half_and_cover_every_caption():
@@ -22,21 +18,3 @@ def test_windows_step_by_half_and_cover_every_caption():
 def test_spread_to_captions_averages_covering_windows():
     windows = [Window(0, 0, 1, ""), Window(0, 1, 2, "")]
     np.testing.assert_allclose(spread_to_captions(windows, np.array([1.0, 3.0]), 3), [1.0, 2.0, 3.0])
-
-
-def test_load_medvidqa_corpus(tmp_path):
-    rows = [{"start": 0.0, "duration": 3.0, "text": "hello"}, {"start": 2.0, "duration": 3.0, "text": "world"}]
-    (tmp_path / "vidA.json").write_text(json.dumps(rows))
-    (tmp_path / "empty.json").write_text("[]")
-    videos = load_medvidqa_corpus([tmp_path])
-    assert [v.video_id for v in videos] == ["vidA"]
-    caps = videos[0].captions
-    assert caps[0].end <= caps[1].start  # overlapping YouTube lines become disjoint
-    assert videos[0].duration == pytest.approx(5.0)
-
-
-def test_missing_folder_is_an_input_error(tmp_path):
-    with pytest.raises(InputError):
-        load_medvidqa_corpus([tmp_path / "nope"])
-    with pytest.raises(InputError):
-        load_medvidqa_corpus([tmp_path])  # no caption files

@@ -47,7 +47,7 @@ def caption_data(tmp_path_factory) -> Path:
     """16 train (4 of them meta-data) / 4 val clips; each clip's 'features' are noise around a vector of its content."""
     from safetensors.numpy import save_file
 
-    from mmdemo.caption_annotations import read_msrvtt
+    from mmdemo.data.caption_annotations import read_msrvtt
     from training.data.synthetic_captions import SyntheticCaptionConfig, generate
 
     root = tmp_path_factory.mktemp("captions")

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmdemo.data.clotho import AudioCaptionItem, read_clotho
 from mmdemo.pipelines.audio_retriever import AudioTextRetriever
-from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import CaptionAugmenter
 from training.data.synthetic_audio import SyntheticAudioConfig, generate_clotho
 from training.metrics_log import read_metrics

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdemo.retrieval.clotho import AudioCaptionItem
+from mmdemo.data.clotho import AudioCaptionItem
 from training.data.caption_augment import AugmentConfig, CaptionAugmenter
 
 ITEM = AudioCaptionItem(Path("a.wav"), ("A dog barks.", "Rain."), {"A dog barks.": ("A hound barks.", "Barking dog.")})

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from mmdemo.data.squad import load_squad
 from mmdemo.models.span_qa import SpanQAConfig
-from mmdemo.squad import read_squad
 from training.data.medvidqa_spans import write_dataset
 from training.tasks.extractive_qa import ExtractiveQATask, ExtractiveQATaskConfig, answer_tokens, build_rows
 
@@ -51,7 +51,7 @@ def synthetic(tmp_path_factory) -> Path:
 def test_rows_target_the_answer_tokens_and_cap_answerless_windows(synthetic):
     task = small_task()
     model = task.build_model("pretrained")
-    examples = read_squad(synthetic / "train.json")
+    examples = load_squad(synthetic / "train.json").examples
     rows = build_rows(model, examples, max_negative=-1, seed=0)
     capped = build_rows(model, examples, max_negative=1, seed=0)
     positives = [r for r in rows if r.start > 0]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mmdemo.data.squad import load_squad
 from mmdemo.media.subtitles import Caption
-from mmdemo.squad import read_squad
 from training.data.medvidqa_spans import held_out_videos, medvidqa_examples, span_example, write_dataset
 from training.data.synthetic_qa import generate, write_medvidqa_layout
 from training.tasks.ccgs import CCGSTask, CCGSTaskConfig, read_split
@@ -44,9 +44,9 @@ def test_dataset_files_keep_held_out_videos_out_of_train(tmp_path):
     videos, questions = generate(10, seed=3, prefix="real")
     write_medvidqa_layout(tmp_path / "medvidqa", videos, questions, "train")
     counts = write_dataset(tmp_path / "out", tmp_path / "medvidqa", synthetic=2, synthetic_val=1)
-    train, val = read_squad(tmp_path / "out" / "train.json"), read_squad(tmp_path / "out" / "val.json")
+    train, val = load_squad(tmp_path / "out" / "train.json").examples, load_squad(tmp_path / "out" / "val.json").examples
     assert counts == {"train.json": len(train), "val.json": len(val),
-                      "val_synthetic.json": len(read_squad(tmp_path / "out" / "val_synthetic.json"))}
+                      "val_synthetic.json": len(load_squad(tmp_path / "out" / "val_synthetic.json").examples)}
     assert val and not {e.title for e in val} & {e.title for e in train}
     assert any(e.title.startswith("synthetic") for e in train)
     assert len(train) + len(val) == len(questions) + sum(e.title.startswith("synthetic") for e in train)

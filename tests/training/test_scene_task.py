@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from mmdemo.checkpoint import load_checkpoint
+from mmdemo.data.tau import read_tau
 from mmdemo.evaluate import main as evaluate_main
 from mmdemo.frame_features import SCENE_FEATURES_DIR
 from mmdemo.frame_features import main as features_main
 from mmdemo.models.factory import SCENE_FAMILIES, load_model
 from mmdemo.models.scene import CLIPLateFusion
 from mmdemo.pipelines.classify_scene import ENSEMBLE_FILE, SceneClassifier
-from mmdemo.tau import read_tau
 from training.__main__ import main as train_main
 from training.data.synthetic_scenes import CLASSES, SynthConfig, generate
 from training.tasks.scene import SceneTask, SceneTaskConfig

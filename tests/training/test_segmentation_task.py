@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from mmdemo.checkpoint import load_checkpoint
-from mmdemo.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, read_cityscapes
+from mmdemo.data.cityscapes import IGNORE_INDEX, TRAIN_CLASSES, read_cityscapes
 from mmdemo.errors import InputError
 from mmdemo.evaluate import main as evaluate_main
 from mmdemo.models.factory import SEGMENTATION

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmdemo.data.clotho import read_captions_csv, read_clotho
 from mmdemo.models.audio_text import normalize_caption
-from mmdemo.retrieval.clotho import read_captions_csv, read_clotho
 from training.data.synthetic_audio import (
     ENVELOPES,
     HELD_OUT_PAIRS,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdemo.caption_annotations import read_msrvtt, read_transcripts
+from mmdemo.data.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.media.video import read_frames
 from training.data.synthetic_captions import (
     ACTIONS,

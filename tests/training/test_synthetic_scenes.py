@@ -5,6 +5,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from mmdemo.data.tau import TAU_CLASSES, read_tau
 from mmdemo.media.audio import load_audio
 from mmdemo.media.video import probe, read_frames
 from training.data.synthetic_scenes import (
@@ -15,7 +16,6 @@ from training.data.synthetic_scenes import (
     main,
     render_clip,
 )
-from mmdemo.tau import TAU_CLASSES, read_tau
 
 SHORT = replace(SynthConfig(), seconds=1.0)
 INDEX = {scene.name: i for i, scene in enumerate(SCENES)}

@@ -2,7 +2,7 @@
 
 While finetuning on ClothoV2_GPT the paper swaps a caption for one of its GPT rephrasings with
 probability 0.3. Here the rephrasings are the variants file of the Clotho layout
-(``mmdemo.retrieval.clotho``), which the synthetic generator writes too.
+(``mmdemo.data.clotho``), which the synthetic generator writes too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from mmdemo.retrieval.clotho import AudioCaptionItem
+from mmdemo.data.clotho import AudioCaptionItem
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ question here is asked over the one line (paragraph) of its article that holds i
 
 writes ``train.json`` and ``val.json`` (the source's questions, split as they are; with
 ``--train-questions N`` a seeded sample of N train questions, for CPU budgets).
-Offsets are repaired as ``mmdemo.squad.load_squad`` repairs them; a question whose answer runs
+Offsets are repaired as ``mmdemo.data.squad.load_squad`` repairs them; a question whose answer runs
 over a line break is left out and counted.
 """
 
@@ -19,7 +19,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-from mmdemo.squad import Answer, SquadExample, SquadFile, load_squad, write_squad
+from mmdemo.data.squad import Answer, SquadExample, SquadFile, load_squad, write_squad
 
 SPLITS = ("train.json", "val.json")
 

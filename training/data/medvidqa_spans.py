@@ -26,12 +26,11 @@ import random
 from pathlib import Path
 from typing import Sequence
 
-from mmdemo.evaluate import load_questions
+from mmdemo.data.medvidqa import load_medvidqa_corpus, load_questions
+from mmdemo.data.squad import Answer, SquadExample, write_squad
 from mmdemo.media.subtitles import Caption
 from mmdemo.models.ccgs import span_targets
 from mmdemo.models.span_qa import Transcript
-from mmdemo.retrieval.corpus import load_medvidqa_corpus
-from mmdemo.squad import Answer, SquadExample, write_squad
 from training.data.synthetic_qa import generate
 
 

@@ -3,7 +3,7 @@
 ``python -m training.data.real_sounds --out DIR [--collection DIR]`` reads
 
 - OpenSFX (Debian ``openttd-opensfx``): 73 real, edited recordings in one catalogue,
-  ``opensfx.cat`` (format: ``read_opensfx``), each titled by what it is ("Level crossing",
+  ``opensfx.cat`` (read by ``mmdemo.data.opensfx``), each titled by what it is ("Level crossing",
   "Applause") and credited with its author and licence (CC0 1.0, CC-BY 3.0 or CC-BY-SA 3.0);
 - Scratch 1.4's sound library (Debian ``scratch``, ``Media/Sounds/<category>/<Name>.wav|mp3``,
   CC-BY-SA 3.0, MIT Media Lab);
@@ -28,7 +28,6 @@ import argparse
 import csv
 import hashlib
 import re
-import struct
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -37,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mmdemo.data.clotho import read_clotho
+from mmdemo.data.opensfx import OPENSFX_CAT, read_opensfx
 from mmdemo.media.audio import load_audio
-from mmdemo.retrieval.clotho import read_clotho
 from training.data.synthetic_audio import write_wav
 
-OPENSFX_CAT = Path("/usr/share/games/openttd/baseset/opensfx/opensfx.cat")
 SCRATCH_SOUNDS = Path("/usr/share/scratch/Media/Sounds")
 CLOTHO_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "clotho_sample"
 SAMPLE_RATE = 32000  # the retriever's front end (DualEncoderConfig.front_end.sample_rate)
@@ -103,53 +102,6 @@ SCRATCH = {
     "Percussion/HandClap": "hands clapping", "Percussion/RideCymbal": "a ride cymbal ringing",
     "Percussion/Shaker": "a shaker shaking",
 }
-
-
-@dataclass(frozen=True)
-class CatalogSound:
-    """One OpenSFX entry: its catalogue index, the credit text (title, author, licence) and a WAV file."""
-
-    index: int
-    credit: str
-    wav: bytes
-
-    @property
-    def title(self) -> str:
-        match = re.match(r'\s*"([^"]*)"', self.credit)
-        return match.group(1) if match else self.credit.split(".")[0]
-
-    @property
-    def licence(self) -> str:
-        match = re.search(r"License:\s*([^.]*(?:\.\d[^.]*)?)", self.credit)
-        return match.group(1).strip() if match else "unknown"
-
-
-def read_opensfx(path: str | Path) -> list[CatalogSound]:
-    """Every sound of an OpenTTD sound catalogue (``opensfx.cat``, as OpenTTD's sound.cpp reads it).
-
-    The file starts with a table of (offset, size) little-endian uint32 pairs; the first offset,
-    with its top bit cleared (set in the "new format"), is also the table's length in bytes, so
-    it gives the count. At each offset: one byte N, N bytes of NUL-terminated credit text, then a
-    RIFF/WAVE file of ``size`` bytes.
-    """
-    data = Path(path).read_bytes()
-    if len(data) < 8:
-        raise ValueError(f"{path} is too short to be a sound catalogue")
-    count = (struct.unpack_from("<I", data, 0)[0] & 0x7FFFFFFF) // 8
-    if not count or 8 * count > len(data):
-        raise ValueError(f"{path}: its table would hold {count} entries; not a sound catalogue")
-    sounds = []
-    for index in range(count):
-        offset, size = struct.unpack_from("<II", data, 8 * index)
-        offset &= 0x7FFFFFFF
-        length = data[offset]
-        credit = data[offset + 1 : offset + 1 + length].split(b"\0")[0].decode("utf-8", "replace")
-        start = offset + 1 + length
-        wav = data[start : start + size]
-        if len(wav) != size or wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
-            raise ValueError(f"{path}: entry {index} ({credit[:40]!r}) is not a whole RIFF/WAVE file")
-        sounds.append(CatalogSound(index, credit, wav))
-    return sounds
 
 
 @dataclass(frozen=True)

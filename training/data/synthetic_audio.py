@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mmdemo.retrieval.clotho import captions_csv_path, variants_csv_path
+from mmdemo.data.clotho import captions_csv_path, variants_csv_path
 
 
 @dataclass(frozen=True)
@@ -506,7 +506,7 @@ def generate_clotho(
         "validation_collisions": count_collisions(splits["validation"]),
     }
     (out_dir / "README.txt").write_text(
-        "Synthetic audio-caption data in the Clotho v2 layout (read with mmdemo.retrieval.clotho.read_clotho).\n"
+        "Synthetic audio-caption data in the Clotho v2 layout (read with mmdemo.data.clotho.read_clotho).\n"
         "The validation split holds only source pairs that never occur together in development.\n\n"
         + json.dumps(settings, indent=1) + "\n",
         encoding="utf-8",

@@ -26,9 +26,9 @@ size) and x264 runs single-threaded and bitexact, so the same command writes the
     python -m training.data.synthetic_captions --out DIR [--train 800] [--val 200] [--seed 0]
 
 writes ``DIR/videos/<video_id>.mp4`` (H.264), ``DIR/annotations.json`` in the MSRVTT layout
-(``mmdemo.caption_annotations.read_msrvtt`` reads it; each video entry also records its
+(``mmdemo.data.caption_annotations.read_msrvtt`` reads it; each video entry also records its
 content), ``DIR/transcripts.json`` (``{video_id: [{"start", "end", "text"}, ...]}``, seconds;
-``mmdemo.caption_annotations.read_transcripts`` joins them) and ``DIR/README.txt``. Frame
+``mmdemo.data.caption_annotations.read_transcripts`` joins them) and ``DIR/README.txt``. Frame
 features are not computed here: run ``python -m mmdemo.frame_features --videos DIR/videos
 --out ... --fps ...`` for them.
 """
@@ -376,7 +376,7 @@ def generate(out_dir: str | Path, train: int = 800, val: int = 200, seed: int = 
     _write_json(out_dir / "transcripts.json", {clip.video_id: clip.transcript for clip in clips})
     (out_dir / "README.txt").write_text(
         "Synthetic captioned clips with transcripts (training.data.synthetic_captions).\n"
-        "annotations.json: MSRVTT layout (mmdemo.caption_annotations.read_msrvtt).\n"
+        "annotations.json: MSRVTT layout (mmdemo.data.caption_annotations.read_msrvtt).\n"
         "transcripts.json: {video_id: [{start, end, text}]} in seconds.\n"
         "The val split holds only clips showing a combination that train never shows.\n\n"
         + json.dumps({**annotations["info"], "clips": {"train": train, "val": val}}, indent=1) + "\n",

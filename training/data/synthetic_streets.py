@@ -16,7 +16,7 @@ val measures what carries over to an unseen one. The same command writes the sam
 
 writes ``DIR/leftImg8bit/<split>/<city>/<city>_000000_<frame>_leftImg8bit.png`` and the
 matching ``DIR/gtFine/<split>/<city>/..._gtFine_labelIds.png`` (label ids, as Cityscapes ships
-them; ``mmdemo.cityscapes`` maps them to train ids). Ego-vehicle pixels carry label id 1, which
+them; ``mmdemo.data.cityscapes`` maps them to train ids). Ego-vehicle pixels carry label id 1, which
 the benchmark ignores.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdemo.cityscapes import IMAGE_SUFFIX, LABEL_SUFFIX, TRAIN_LABELS
+from mmdemo.data.cityscapes import IMAGE_SUFFIX, LABEL_SUFFIX, TRAIN_LABELS
 
 ID = {name: label_id for name, label_id, _ in TRAIN_LABELS}  # class name -> Cityscapes label id
 EGO_VEHICLE = 1  # cityscapesScripts' 'ego vehicle': label id 1, train id 255 (ignored)

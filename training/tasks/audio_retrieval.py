@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mmdemo.data.clotho import AudioCaptionItem, read_clotho
 from mmdemo.media.audio import load_audio
 from mmdemo.metrics import cross_modal_retrieval
 from mmdemo.models.audio_text import (
@@ -32,7 +33,6 @@ from mmdemo.models.audio_text import (
 )
 from mmdemo.models.factory import AUDIO_TEXT, create_model, load_model
 from mmdemo.models.losses import symmetric_cross_entropy
-from mmdemo.retrieval.clotho import AudioCaptionItem, read_clotho
 from training.data.caption_augment import AugmentConfig, CaptionAugmenter
 from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task

@@ -7,7 +7,8 @@
 
 Splits (MELTR A.3, Algorithm 1): train trains, less a held-aside share (``meta_fraction``) that is
 MELTR's meta-data, on which the primary loss drives the meta step; val is decoded greedily and
-scored with BLEU, METEOR, ROUGE-L and CIDEr, CIDEr picking the exported epoch. The meta share is
+scored with BLEU, ROUGE-L and CIDEr-D (equal to coco-caption's) and an exact-match METEOR
+(``mmdemo.metrics.captioning.meteor``: not coco-caption's METEOR 1.5), CIDEr picking the exported epoch. The meta share is
 held aside whatever the combiner, so that Table 8's three rows train on the same batches.
 
 ``combiner`` is what the captioner minimises (Table 8): "meltr" M(L), "mtl" the plain sum of the
@@ -40,9 +41,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
-from mmdemo.caption_annotations import read_msrvtt, read_transcripts
-from mmdemo.captioning_metrics import caption_scores
+from mmdemo.data.caption_annotations import read_msrvtt, read_transcripts
 from mmdemo.frame_features import load_frame_features
+from mmdemo.metrics.captioning import caption_scores
 from mmdemo.models.captioner import (
     LOSS_NAMES,
     MELTR_PREFIX,

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from mmdemo.evaluate import load_questions
+from mmdemo.data.medvidqa import load_medvidqa_corpus, load_questions
 from mmdemo.metrics import best_iou, recall_at_k
 from mmdemo.models.ccgs import CCGS, CCGSConfig, VideoInput, span_targets
 from mmdemo.models.factory import CCGS_FAMILY, create_model
 from mmdemo.retrieval.bm25 import BM25Index
-from mmdemo.retrieval.corpus import Video, load_medvidqa_corpus
+from mmdemo.retrieval.corpus import Video
 from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
 

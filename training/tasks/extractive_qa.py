@@ -1,7 +1,7 @@
 """Extractive QA: the span reader (``mmdemo.models.span_qa``) on SQuAD-format data.
 
 ``--data`` is a folder with ``train.json`` and, optionally, ``val.json``, both SQuAD v1.1 or
-v2.0 JSON (``mmdemo.squad``): SQuAD itself (``train-v1.1.json`` saved as train.json,
+v2.0 JSON (``mmdemo.data.squad``): SQuAD itself (``train-v1.1.json`` saved as train.json,
 ``dev-v1.1.json`` as val.json), COVID-QA (``../shared/data/covidqa``), or what
 ``python -m training.data.medvidqa_spans`` writes from MedVidQA train videos and synthetic
 transcripts. ``extra_train`` adds further SQuAD files to train on (e.g. MedVidQA spans beside
@@ -34,10 +34,10 @@ from typing import Any, Iterable
 import torch
 from torch.utils.data import Dataset
 
+from mmdemo.data.squad import SquadExample, load_squad
 from mmdemo.metrics import squad_scores
 from mmdemo.models.factory import SPAN_QA, create_model
 from mmdemo.models.span_qa import SpanQA, SpanQAConfig
-from mmdemo.squad import SquadExample, load_squad
 from training.scratch import init_encoder_, is_pretrained, scratch_config
 from training.task import Task
 

@@ -1,6 +1,6 @@
 """Audio-visual scene classification: one of the paper's three models per run.
 
-``--data`` is a folder in the TAU Audio-Visual Urban Scenes 2021 layout (``mmdemo.tau``): the
+``--data`` is a folder in the TAU Audio-Visual Urban Scenes 2021 layout (``mmdemo.data.tau``): the
 real development set, or one written by ``python -m training.data.synthetic_scenes``. Train is
 ``fold1_train``, val ``fold1_evaluate`` (the paper's fold1 validation). ``task.model`` picks the
 model (Okazaki et al.):
@@ -31,6 +31,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
+from mmdemo.data.tau import TAU_CLASSES, SceneItem, read_tau, setup_csv
 from mmdemo.frame_features import (
     SCENE_FEATURES_DIR,
     load_scene_features,
@@ -38,6 +39,7 @@ from mmdemo.frame_features import (
 )
 from mmdemo.media.audio import load_audio
 from mmdemo.media.video import probe
+from mmdemo.metrics import accuracy, log_loss
 from mmdemo.models.encoders import ImageEncoderConfig
 from mmdemo.models.scene import (
     AudioSceneConfig,
@@ -49,8 +51,6 @@ from mmdemo.models.scene import (
     split_segments,
 )
 from mmdemo.models.factory import SCENE_FAMILIES, create_model
-from mmdemo.models.scene_ensemble import accuracy, log_loss
-from mmdemo.tau import TAU_CLASSES, SceneItem, read_tau, setup_csv
 from training.scratch import is_pretrained
 from training.task import Task
 

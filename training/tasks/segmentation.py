@@ -1,7 +1,7 @@
 """Semantic segmentation of street frames: HRNet + HRNetV2 head on Cityscapes' 19 classes.
 
 Paper: van Keeken et al., "pretrained vs scratch" (../shared/papers/pretrained-vs-scratch-hrnet-distilbert.txt),
-section 3.1. ``--data`` is a folder in the Cityscapes layout (``mmdemo.cityscapes``): the real
+section 3.1. ``--data`` is a folder in the Cityscapes layout (``mmdemo.data.cityscapes``): the real
 dataset, or one written by ``python -m training.data.synthetic_streets``. Train is ``train``,
 val is ``val`` (its cities differ from train's, as in Cityscapes).
 
@@ -32,7 +32,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
-from mmdemo.cityscapes import (
+from mmdemo.data.cityscapes import (
     IGNORE_INDEX,
     TRAIN_CLASSES,
     CityscapesItem,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdemo.tau import TAU_CLASSES, read_tau, setup_csv
+from mmdemo.data.tau import TAU_CLASSES, read_tau, setup_csv
 
 HEADER = "filename_audio\tfilename_video\tscene_label\n"
 TRAIN = [

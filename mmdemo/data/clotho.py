@@ -103,6 +103,29 @@ def read_captions_csv(csv_path: str | Path, audio_dir: str | Path, variants_path
     ]
 
 
+def read_first_captions(audio_dir: Path) -> dict[str, str]:
+    """file_name (and its stem) -> first caption, from every Clotho-style CSV at the top of ``audio_dir``.
+
+    Lenient where ``read_captions_csv`` is strict, for labelling an index of any folder: a CSV
+    without ``file_name`` and ``caption_1`` columns is skipped, and rows need no audio file.
+    """
+    captions: dict[str, str] = {}
+    for csv_path in sorted(audio_dir.glob("*.csv")):
+        try:
+            with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                if not {"file_name", "caption_1"} <= set(reader.fieldnames or ()):
+                    continue  # some other table, not captions
+                for row in reader:
+                    name, caption = (row["file_name"] or "").strip(), (row["caption_1"] or "").strip()
+                    if name and caption:
+                        captions.setdefault(name, caption)
+                        captions.setdefault(Path(name).stem, caption)
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise InputError(f"cannot read captions from {csv_path}: {error}") from None
+    return captions
+
+
 def _read_variants(path: Path, entries: dict[str, tuple[Path | None, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
     """file_name -> caption -> rephrasings; a row about an unknown clip or caption is an error."""
     collected: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))

@@ -59,11 +59,6 @@ class SquadFile:
         return f"{len(self.examples)} questions, {len(self.repaired)} answer_start repaired, {len(self.dropped)} dropped{named}"
 
 
-def read_squad(path: str | Path) -> list[SquadExample]:
-    """Every question of a SQuAD v1.1 or v2.0 file; InputError saying where a file is malformed."""
-    return load_squad(path).examples
-
-
 def load_squad(path: str | Path, max_shift: int = 0) -> SquadFile:
     """Every question of a SQuAD v1.1 or v2.0 file, with what was repaired or dropped; InputError
     saying where a file is malformed.

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from mmdemo.data.clotho import AudioCaptionItem, read_captions_csv, read_clotho, read_first_captions
 from mmdemo.errors import InputError
-from mmdemo.retrieval.clotho import AudioCaptionItem, read_captions_csv, read_clotho
 
 HEADER = "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n"
 
@@ -132,3 +132,15 @@ def test_reads_a_flat_folder(tmp_path):
     _wav(tmp_path / "x.wav")
     (tmp_path / "captions.csv").write_text(HEADER + "x.wav,A bell.,,,,\n", encoding="utf-8")
     assert read_captions_csv(tmp_path / "captions.csv", tmp_path)[0].captions == ("A bell.",)
+
+
+def test_first_captions_label_a_folder_leniently(tmp_path):
+    (tmp_path / "sounds.csv").write_text(HEADER + "rain.wav,rain on a roof,,,,\nwind.flac,wind howling,a gale,,,\n"
+                                         "absent.wav,listed without audio,,,,\n", encoding="utf-8")
+    (tmp_path / "other.csv").write_text("name,score\nrain.wav,3\n", encoding="utf-8")  # not a captions table
+    captions = read_first_captions(tmp_path)
+    assert captions["rain.wav"] == captions["rain"] == "rain on a roof"
+    assert captions["wind"] == "wind howling" and captions["absent.wav"] == "listed without audio"
+    (tmp_path / "broken.csv").write_bytes(b"file_name,caption_1\n\xff\xfe,x\n")
+    with pytest.raises(InputError, match="cannot read captions from"):
+        read_first_captions(tmp_path)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmdemo.cityscapes import (
+from mmdemo.data.cityscapes import (
     IGNORE_INDEX,
     LABEL_TO_TRAIN,
     TRAIN_CLASSES,

@@ -1,11 +1,17 @@
-"""Caption metrics the way coco-caption (pycocoevalcap) defines them: BLEU-1..4, METEOR, ROUGE-L, CIDEr-D.
+"""Caption metrics the way coco-caption (pycocoevalcap) defines them: BLEU-1..4, ROUGE-L, CIDEr-D,
+and an exact-match METEOR that is not coco-caption's.
 
 Every function takes ``candidates`` (one generated caption per clip) and ``references`` (the
 clip's reference captions, one or more) and returns a corpus score multiplied by 100, the
 scale of the captioning papers' tables (MELTR Table 4 reports coco-caption's CIDEr 1.90 as 190).
+BLEU, ROUGE-L and CIDEr-D equal pycocoevalcap's scorers on the same tokens
+(tests/metrics/test_captioning_parity.py), so they compare with the papers' figures; BLEU differs
+only where an n-gram order has no match at all (0 here, coco-caption's smoothing leaves < 0.1).
+METEOR does not (see ``meteor``): read it against other runs of this code, not against papers.
 
 Tokenisation (``tokenize``): lower case, words and numbers kept, punctuation dropped, as
-coco-caption's PTB tokenizer does for captions; contractions stay one token ("don't").
+coco-caption's PTB tokenizer (Java, not run here) does for captions, except that contractions
+stay one token ("don't"; PTB splits it into "do n't").
 """
 
 from __future__ import annotations
@@ -123,12 +129,21 @@ def _meteor_one(cand: Tokens, ref: Tokens) -> float:
 
 
 def meteor(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """METEOR (Banerjee & Lavie 2005) with exact word matches only, averaged over clips.
+    """An exact-match METEOR: the original formula (Banerjee & Lavie 2005) on exact word matches only,
+    averaged over clips. Not comparable with the METEOR figures of captioning papers.
 
-    Per reference: P = m / |candidate|, R = m / |reference| for m aligned unigrams,
-    Fmean = 10PR / (R + 9P), penalty = 0.5 (chunks / m)^3, score = Fmean (1 - penalty); a clip
-    scores its best reference. No stem, synonym or paraphrase matches and no tuned parameters:
-    coco-caption runs METEOR 1.5 with all of those, so its numbers differ (mostly higher).
+    What it does: per reference, P = m / |candidate| and R = m / |reference| for m aligned
+    unigrams, Fmean = 10PR / (R + 9P), the fragmentation penalty 0.5 (chunks / m)^3, score =
+    Fmean (1 - penalty); a clip scores its best reference; the corpus score is the mean over clips.
+
+    What coco-caption's METEOR (METEOR 1.5, Java, ``-l en -norm``) does and this does not:
+    stem matches (Snowball), WordNet synonym matches and paraphrase-table matches, each weighted;
+    function words weighted apart from content words; METEOR 1.5's parameters tuned for English
+    (Denkowski & Lavie 2014) instead of the 2005 ones above (alpha 0.9, penalty 0.5 (chunks / m)^3);
+    an alignment searched for the fewest crossings (ours is greedy, longest
+    runs first); and a corpus score from statistics pooled over all clips rather than a mean of
+    clip scores. Its numbers therefore differ from coco-caption's, mostly lower (no credit for
+    "runs" against "running" or for synonyms).
     """
     cands, refs = _prepare(candidates, references)
     return 100.0 * float(np.mean([max(_meteor_one(c, r) for r in rs) for c, rs in zip(cands, refs)]))

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from mmdemo.data.squad import Answer, SquadExample, load_squad, nearest_occurrence, write_squad
 from mmdemo.errors import InputError
-from mmdemo.squad import Answer, SquadExample, load_squad, nearest_occurrence, read_squad, write_squad
 
 CONTEXT = "Press the chest five centimetres deep, a hundred times a minute."
 
@@ -29,7 +29,7 @@ def test_v11_file(tmp_path):
                                                           {"text": "five centimetres deep", "answer_start": 16}]},
         {"id": "q2", "question": "How often?", "answers": [{"text": "a hundred times a minute", "answer_start": 39}]},
     ]))
-    examples = read_squad(path)
+    examples = load_squad(path).examples
     assert [e.id for e in examples] == ["q1", "q2"]
     assert examples[0] == SquadExample("q1", "CPR", "How deep?", CONTEXT,
                                        (Answer("five centimetres", 16), Answer("five centimetres deep", 16)))
@@ -39,7 +39,7 @@ def test_v11_file(tmp_path):
 def test_v20_unanswerable_question(tmp_path):
     path = write(tmp_path, squad([{"id": "q1", "question": "Who invented it?", "answers": [], "is_impossible": True,
                                    "plausible_answers": [{"text": "Press", "answer_start": 0}]}], version="v2.0"))
-    (example,) = read_squad(path)
+    (example,) = load_squad(path).examples
     assert example.is_impossible and example.answers == ()
 
 
@@ -61,12 +61,12 @@ def test_v20_unanswerable_question(tmp_path):
 ])
 def test_malformed_files_are_refused_saying_where(tmp_path, data, message):
     with pytest.raises(InputError, match=message):
-        read_squad(write(tmp_path, data))
+        load_squad(write(tmp_path, data))
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
-        read_squad(tmp_path / "absent.json")
+        load_squad(tmp_path / "absent.json")
 
 
 def test_write_then_read_is_the_same_examples(tmp_path):
@@ -79,11 +79,11 @@ def test_write_then_read_is_the_same_examples(tmp_path):
     data = json.loads((tmp_path / "v1.json").read_text())
     assert data["version"] == "v1.1" and len(data["data"]) == 2
     assert len(data["data"][0]["paragraphs"]) == 1  # one paragraph per distinct context
-    assert read_squad(tmp_path / "v1.json") == examples
+    assert load_squad(tmp_path / "v1.json").examples == examples
     with_impossible = examples + [SquadExample("d", "Burns", "Who?", "Cool the burn.", (), True)]
     write_squad(tmp_path / "v2.json", with_impossible)
     assert json.loads((tmp_path / "v2.json").read_text())["version"] == "v2.0"
-    assert read_squad(tmp_path / "v2.json") == with_impossible
+    assert load_squad(tmp_path / "v2.json").examples == with_impossible
 
 
 # ------------------------------------------------------------------ broken offsets (COVID-QA)
@@ -128,5 +128,5 @@ def test_repairing_never_hides_other_defects(tmp_path):
         load_squad(write(tmp_path, shifted(("  ", 0))), max_shift=10)
     with pytest.raises(InputError, match="no answer of any question is within 10 characters"):
         load_squad(write(tmp_path, shifted(("a minute", 0))), max_shift=10)
-    with pytest.raises(InputError, match="not at answer_start"):  # strict by default, as read_squad
+    with pytest.raises(InputError, match="not at answer_start"):  # strict by default
         load_squad(write(tmp_path, shifted(("five centimetres", 15))))

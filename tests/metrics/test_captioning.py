@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from mmdemo.captioning_metrics import (
+from mmdemo.metrics.captioning import (
     bleu,
     caption_scores,
     cider_d,
