@@ -135,7 +135,7 @@ def loss_figure(report: CompareReport) -> go.Figure:
                                      name=f"{init} · validation", line=dict(color=colour, width=2, dash="dash"),
                                      hovertemplate=f"{init} · validation<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>"))
     fig.update_layout(xaxis=_epoch_axis(report), yaxis_title="loss", height=360, template="plotly_white",
-                      margin=dict(l=55, r=15, t=40, b=45), legend=dict(orientation="h", y=1.12))
+                      margin=dict(l=55, r=15, t=40, b=45), legend=dict(x=1.02, xanchor="left", y=1.0, yanchor="top"))
     return fig
 
 
@@ -156,7 +156,7 @@ def metric_figure(report: CompareReport, metric: str | None = None) -> go.Figure
                                      marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(color=colour, width=3))))
     fig.update_layout(xaxis=_epoch_axis(report), yaxis_title=f"validation {metric}", height=360,
                       template="plotly_white", margin=dict(l=55, r=15, t=40, b=45),
-                      legend=dict(orientation="h", y=1.12))
+                      legend=dict(x=1.02, xanchor="left", y=1.0, yanchor="top"))
     return fig
 
 

@@ -55,10 +55,12 @@ class CaptionResult:
 
 @dataclass
 class MeltrRecord:
+    """How MELTR weighted the losses while the export trained; epochs counted from 1, as the plots show."""
+
     epochs: list[int]
     tasks: list[str]
     weights: list[list[float]]  # per epoch, per task: d(MELTR output) / d(task loss), batch-averaged
-    curves: dict[str, Any] = field(default_factory=dict)  # "grid", per task "output" and "weight" (Figure 3)
+    curves: dict[str, Any] = field(default_factory=dict)  # "grid", per task "output" and "weight", "epoch" (Figure 3)
     combiner: str = "meltr"  # how the export combined its losses: meltr | mtl | primary
 
     def to_json(self) -> dict[str, Any]:
@@ -161,5 +163,8 @@ class VideoCaptioner(Pipeline):
         record = self.meta().get("meltr")
         if not record or not record.get("epochs"):
             raise InputError("This captioner's export has no MELTR record (it was trained without one).")
-        return MeltrRecord(epochs=list(record["epochs"]), tasks=list(record["tasks"]), weights=record["weights"],
-                           curves=record.get("curves", {}), combiner=record.get("combiner", "meltr"))
+        curves = dict(record.get("curves", {}))
+        if "epoch" in curves:
+            curves["epoch"] = int(curves["epoch"]) + 1
+        return MeltrRecord(epochs=[int(e) + 1 for e in record["epochs"]], tasks=list(record["tasks"]),  # training counts from 0
+                           weights=record["weights"], curves=curves, combiner=record.get("combiner", "meltr"))

@@ -7,7 +7,8 @@ Two ways in, one way out:
 - an uploaded video without subtitles: its speech is recognised (``mmdemo.speech``) into caption
   lines first, and a transcript the person corrected is used for later questions on that clip.
 Either way the result names the best span, the runners-up, the per-caption relevance of the
-chosen video (for the timeline plot) and, when there is a video, a trimmed clip of the answer.
+chosen video (for the timeline plot) and, when there is a video, what to play: the whole video
+when a browser can play its streams (the player is moved to the answer), else the answer re-encoded.
 With a span QA reader installed, the reader also picks the sentence(s) of the span's transcript
 that answer the question.
 
@@ -61,6 +62,16 @@ class Source:
 
     media_path: Path | None
     captions: tuple[Caption, ...]
+    relevance: dict[str, list] = field(default_factory=dict)  # per caption: "times" (midpoints), "texts", [0, 1] "scores"
+    duration: float | None = None  # seconds, when known
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the player loads for one answer: a file, and the source video's time at the file's zero."""
+
+    path: Path
+    offset: float = 0.0  # 0 for the whole video; the cut's start for a clip of the answer alone
 
 
 @dataclass(frozen=True)
@@ -109,10 +120,8 @@ class LocateResult:
     end: float
     score: float  # calibrated P(this video holds the answer), in [0, 1]
     candidates: list[dict[str, Any]]  # best first: video_id, title, start, end, score (= probability)
-    timeline: dict[str, Any]  # chosen video: caption "times" (midpoints), "texts", [0, 1] "scores",
-    # the chosen "span" and the "others" found in the same video
     transcript: list[Caption]  # captions inside the chosen span
-    clip_path: Path | None  # trimmed answer; None when only subtitles were given
+    playback: Playback | None  # what the player loads; None when only subtitles were given or nothing answers
     media_path: Path | None  # the chosen video's full file
     models: dict[str, str]
     sources: dict[str, Source] = field(default_factory=dict, repr=False)
@@ -149,6 +158,7 @@ class LocateResult:
                 for c in self.candidates
             ],
             "models": dict(self.models),
+            "transcript": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text} for c in self.transcript],
             "answer_text": self.reading.text if self.reading else None,
             "answer_sentences": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text}
                                  for c in (self.reading.sentences if self.reading else [])],
@@ -159,6 +169,20 @@ class LocateResult:
         """Captions inside candidate ``index``'s span."""
         cand = self.candidates[index]
         return captions_between(self.sources[cand["video_id"]].captions, cand["start"], cand["end"])
+
+    @property
+    def timeline(self) -> dict[str, Any]:
+        """The chosen video's timeline plot data: caption "times" (midpoints), "texts", [0, 1] "scores",
+        the chosen "span" and the "others" found in the same video."""
+        return self.timeline_of(0)
+
+    def timeline_of(self, index: int) -> dict[str, Any]:
+        """The timeline plot's data for candidate ``index``: its video's caption relevance, its span, and the
+        spans of the other candidates in that video (``timeline`` is ``timeline_of(0)``)."""
+        cand = self.candidates[index]
+        return {**self.sources[cand["video_id"]].relevance, "span": [cand["start"], cand["end"]],
+                "others": [[c["start"], c["end"]] for i, c in enumerate(self.candidates)
+                           if i != index and c["video_id"] == cand["video_id"]]}
 
 
 def captions_between(captions: tuple[Caption, ...] | list[Caption], start: float, end: float) -> list[Caption]:
@@ -209,7 +233,7 @@ class Found:
     spans: list  # best first, at most ``per_video`` per video
     videos: dict[str, Video]  # every video searched, by id
     candidates: list[dict[str, Any]]  # the spans as the API lists them, with their probabilities
-    timeline: dict[str, Any]  # the best video's caption relevance, for the plot
+    relevance: dict[str, dict[str, list]]  # per candidate video: its caption relevance, for the plot
     span_matrix: dict[str, Any] | None  # CCGS only: the best video's span matrix, for the heatmap
 
 
@@ -406,17 +430,18 @@ class AnswerLocator(Pipeline):
         transcript = captions_between(chosen.captions, best.start, best.end)
         report(0.8, desc="Reading the answer")
         reading = None if no_answer else self.read_answer(question, transcript)
-        clip = None
+        playback = None
         if chosen.media_path is not None and not no_answer:
-            report(0.85, desc="Cutting the answer clip")
-            clip = self.cut(chosen.media_path, best.start, best.end, work_dir)
+            report(0.85, desc="Preparing the video")
+            playback = self.playback(chosen.media_path, best.start, best.end, work_dir)
         report(1.0, desc="Done")
         return LocateResult(
             question=question, video_id=best.video_id, title=chosen.title, start=best.start, end=best.end,
-            score=found.candidates[0]["score"], candidates=found.candidates, timeline=found.timeline,
-            transcript=transcript, clip_path=clip, media_path=chosen.media_path, models=self.answered_by(corpus),
-            sources={c.video_id: Source(found.videos[c.video_id].media_path, found.videos[c.video_id].captions)
-                     for c in found.spans},
+            score=found.candidates[0]["score"], candidates=found.candidates,
+            transcript=transcript, playback=playback, media_path=chosen.media_path, models=self.answered_by(corpus),
+            sources={video_id: Source(found.videos[video_id].media_path, found.videos[video_id].captions, relevance,
+                                      found.videos[video_id].duration)
+                     for video_id, relevance in found.relevance.items()},
             span_matrix=found.span_matrix, reading=reading, subtitles=subtitles, no_answer=no_answer,
             refuse_below=refuse_below,
         )
@@ -453,7 +478,7 @@ class AnswerLocator(Pipeline):
             if not spans:
                 raise InputError("No caption matched the question; try rephrasing it.")
             chance = dict(zip(index.video_ids, index.video_probabilities(scores, cosines)))
-            timeline = index.timeline(question, spans[0].video_id, METHOD, scores=scores)
+            timelines = {c.video_id: index.timeline(question, c.video_id, METHOD, scores=scores) for c in spans}
         videos = {v.video_id: v for v in index.videos}
         best = spans[0]
         if search is not None:
@@ -462,29 +487,41 @@ class AnswerLocator(Pipeline):
                            "scores": answer.matrices[best.video_id]}
         candidates = [{"video_id": c.video_id, "title": videos[c.video_id].title, "start": c.start, "end": c.end,
                        "score": float(chance[c.video_id])} for c in spans]
-        plot = {
-            "times": [float(t) for t in timeline.times],
-            "texts": [c.text for c in videos[best.video_id].captions],
-            "scores": [float(s) for s in timeline.scores],
-            "span": [best.start, best.end],
-            "others": [[c.start, c.end] for c in spans[1:] if c.video_id == best.video_id],
-        }
-        return Found(spans, videos, candidates, plot, span_matrix)
+        relevance = {video_id: {"times": [float(t) for t in timeline.times],
+                                "texts": [c.text for c in videos[video_id].captions],
+                                "scores": [float(s) for s in timeline.scores]}
+                     for video_id, timeline in timelines.items()}
+        return Found(spans, videos, candidates, relevance, span_matrix)
 
-    def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Path | None:
-        """A clip of candidate ``index`` of an earlier result; None when it has no video."""
+    def play(self, result: LocateResult, index: int, work_dir: str | Path | None = None) -> Playback | None:
+        """What to play for candidate ``index`` of an earlier result; None when it has no video."""
         if not 0 <= index < len(result.candidates):
             raise InputError("Pick one of the listed answers to play.")
         cand = result.candidates[index]
         media = result.sources[cand["video_id"]].media_path
-        return None if media is None else self.cut(media, cand["start"], cand["end"], work_dir)
+        return None if media is None else self.playback(media, cand["start"], cand["end"], work_dir)
 
-    def cut(self, media_path: Path, start: float, end: float, work_dir: str | Path | None = None) -> Path:
-        """Trim [start, end] into a fresh per-request folder, so no two requests share a file."""
-        from mmdemo.media.video import trim_clip
+    def playback(self, media_path: Path, start: float, end: float, work_dir: str | Path | None = None) -> Playback:
+        """The whole video when a browser plays its streams, else the answer [start, end] alone.
 
+        A file browsers play is served as it is (no ffmpeg at all); one whose streams they play in
+        another container is re-wrapped into MP4 or WebM by stream copy. Only streams no browser
+        plays are re-encoded, and then only the answer. New files go to a fresh per-request folder,
+        so no two requests share a file.
+        """
+        from mmdemo.media.video import copy_container, probe, trim_clip
+
+        media_path = Path(media_path)
+        info = probe(media_path)
+        container = copy_container(info, max_height=info.height or 0)  # any size: nothing is scaled
+        if container == media_path.suffix.lower():
+            return Playback(media_path)
         folder = request_folder(work_dir)
-        return Path(trim_clip(media_path, start, end, folder / f"{Path(media_path).stem}_{start:.0f}-{end:.0f}.mp4"))
+        if container and info.duration:
+            return Playback(trim_clip(media_path, 0.0, info.duration, folder / f"{media_path.stem}{container}",
+                                      max_height=info.height or 0, info=info))
+        clip = trim_clip(media_path, start, end, folder / f"{media_path.stem}_{start:.0f}-{end:.0f}.mp4", info=info)
+        return Playback(clip, offset=max(0.0, start))
 
     def _uploaded_video(self, video_path: str | Path | None, subtitle_path: str | Path | None,
                         corrections: Subtitles | None, report: Progress) -> tuple[Video, Subtitles]:

@@ -69,6 +69,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "max_file_size": f"{settings.limits.max_upload_mb:g}mb",
         "show_error": True,
-        "allowed_paths": [str(settings.assets_dir)],  # bundled clips are served straight from there
+        # bundled models' notes and the demo corpus's videos are served straight from there
+        "allowed_paths": [str(settings.assets_dir), str(settings.corpus_dir)],
         "app_kwargs": {"lifespan": session_expiry(settings.session_ttl_seconds)},
     }

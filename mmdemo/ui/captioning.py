@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from mmdemo.errors import InputError
 from mmdemo.pipelines.caption_video import EXAMPLES_DIR, MAX_BEAM, CaptionResult, VideoCaptioner
 from mmdemo.ui.examples import add_video_examples
 from mmdemo.ui.failures import shows_errors
@@ -11,6 +12,22 @@ from mmdemo.ui.model_card import add_model_card, load_note
 from mmdemo.ui.plots import meltr_curves_figure, meltr_weights_figure
 
 BEAM_HEADERS = ["#", "caption", "score"]
+# What each of the captioner's training losses asks of it (mmdemo.models.captioner.LOSS_NAMES; MELTR 3.1).
+LOSS_MEANINGS = {
+    "caption": "write the reference caption, word by word (the loss captioning is judged on)",
+    "joint": "the clip's and the caption's own features point the same way (contrastive)",
+    "align": "the cross encoder tells a clip's own caption from other clips' captions",
+    "cmlm": "conditioned masked language model: guess hidden caption words from the clip and the rest of the caption",
+    "cmfm": "conditioned masked frame model: guess hidden frames' features from the caption and the other frames",
+    "caption_masked": "write the caption while some frames are hidden",
+    "joint_masked": "joint, with words and frames hidden",
+    "align_masked": "align, with words and frames hidden",
+}
+
+
+def losses_markdown(tasks: list[str]) -> str:
+    """One line per loss the panel plots: its name as the plots show it, and what it trains."""
+    return "\n".join(f"- **{task}**: {LOSS_MEANINGS.get(task, 'a training loss')}" for task in tasks)
 
 
 def caption_markdown(result: CaptionResult) -> str:
@@ -52,24 +69,45 @@ def build_tab(captioner: VideoCaptioner) -> None:
                 beams = gr.Dataframe(headers=BEAM_HEADERS, label="Beams, best first", interactive=False, wrap=True)
                 with gr.Accordion("API answer (JSON)", open=False):
                     raw = gr.JSON(label="API answer (JSON)")
-        with gr.Accordion("MELTR: how training weighted each loss", open=False, elem_id="meltr-panel"):
-            show = gr.Button("Show the loss weights of the installed captioner", elem_id="meltr-show")
+        shown = meltr_panel(captioner)
+        with gr.Accordion("MELTR: how training weighted each loss", open=True, elem_id="meltr-panel"):
             with gr.Row():
-                weights_plot = gr.Plot(label="Weight of each loss per epoch (MELTR Figure 4)")
-                curves_plot = gr.Plot(label="How MELTR bends each loss (MELTR Figure 3)")
-            meltr_raw = gr.JSON(label="MELTR record (JSON)")
+                weights_plot = gr.Plot(shown[1], label="Weight of each loss per epoch (MELTR Figure 4)",
+                                       elem_id="meltr-weights")
+                curves_plot = gr.Plot(shown[2], label="How MELTR bends each loss (MELTR Figure 3)", elem_id="meltr-curves")
+            gr.Markdown(shown[3], elem_id="meltr-losses")
+            with gr.Accordion("MELTR record (JSON)", open=False):
+                meltr_raw = gr.JSON(shown[0], label="MELTR record (JSON)")
+            show = gr.Button("Reload from the installed captioner", size="sm", elem_id="meltr-show")
 
         def caption_video(video, transcript=None, beam=1, progress=gr.Progress()):
             result = captioner.run(video, transcript, int(beam), progress=progress)
             return result.to_json(), caption_markdown(result), beam_rows(result)
 
         def meltr_weights():
-            record = captioner.meltr_weights()
-            return (record.to_json(), meltr_weights_figure(record.epochs, record.tasks, record.weights),
-                    meltr_curves_figure(record.tasks, record.curves))
+            return meltr_outputs(captioner)
 
         run.click(shows_errors(caption_video, [raw, caption, beams], caption), inputs=[clip, transcript, beam], outputs=[raw, caption, beams], api_name="caption_video",
                   api_description="A caption for a clip (greedy or beam search), with the other beams.")
         show.click(shows_errors(meltr_weights, title="Nothing to show"), inputs=None,
                    outputs=[meltr_raw, weights_plot, curves_plot], api_name="meltr_weights",
                    api_description="Per-epoch weights MELTR gave each training loss, from the installed captioner.")
+
+
+def meltr_outputs(captioner: VideoCaptioner) -> tuple:
+    """/meltr_weights: the record as JSON, Figure 4 (weights per epoch) and Figure 3 (MELTR's curves)."""
+    record = captioner.meltr_weights()
+    return (record.to_json(), meltr_weights_figure(record.epochs, record.tasks, record.weights),
+            meltr_curves_figure(record.tasks, record.curves))
+
+
+def meltr_panel(captioner: VideoCaptioner) -> tuple:
+    """The panel as the page opens (record, two figures, the losses spelled out), or why it is empty.
+
+    Only the export's meta.json is read, so this costs nothing at start-up.
+    """
+    try:
+        record, weights, curves = meltr_outputs(captioner)
+    except InputError as error:
+        return None, None, None, f"_{error}_"
+    return record, weights, curves, "**The losses**\n\n" + losses_markdown(record["tasks"])

@@ -12,6 +12,8 @@ from mmdemo.data.cityscapes import IGNORE_INDEX, TRAIN_COLORS
 
 SPECTROGRAM_MAX_FRAMES = 400  # longer spectrograms are max-pooled in time for the browser
 HEATMAP_MAX_SENTENCES = 160  # larger span matrices are max-pooled down to this for the browser
+# Legends beside the plot, top-aligned: never under gradio's label (top left) or the axis titles (below).
+SIDE_LEGEND = dict(x=1.02, xanchor="left", y=1.0, yanchor="top")
 ANSWER_COLOUR = "#16a34a"
 OTHER_COLOUR = "#94a3b8"
 LINE_COLOUR = "#2563eb"
@@ -160,7 +162,7 @@ def scene_probabilities_figure(per_model: dict[str, dict[str, float]], fused: di
     fig.add_trace(go.Bar(name="ensemble", x=classes, y=[fused[c] for c in classes], marker_color=ANSWER_COLOUR,
                          hovertemplate="ensemble<br>%{x}: %{y:.2f}<extra></extra>"))
     fig.update_layout(barmode="group", yaxis_title="confidence", yaxis_range=[0, 1], height=360,
-                      legend=dict(orientation="h", y=1.12), margin=dict(l=55, r=15, t=40, b=90),
+                      legend=SIDE_LEGEND, margin=dict(l=55, r=15, t=40, b=90),
                       template="plotly_white")
     return fig
 
@@ -171,10 +173,10 @@ def meltr_weights_figure(epochs: list[int], tasks: list[str], weights: list[list
         return None
     fig = go.Figure()
     for index, task in enumerate(tasks):
-        fig.add_trace(go.Scatter(x=[e + 1 for e in epochs], y=[row[index] for row in weights], mode="lines+markers",
+        fig.add_trace(go.Scatter(x=epochs, y=[row[index] for row in weights], mode="lines+markers",
                                  name=task, hovertemplate=f"{task}<br>epoch %{{x}}: weight %{{y:.3f}}<extra></extra>"))
     fig.update_layout(xaxis_title="epoch", yaxis_title="weight (d MELTR output / d loss)", height=340,
-                      margin=dict(l=55, r=15, t=40, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
+                      margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=SIDE_LEGEND)
     return fig
 
 
@@ -187,8 +189,8 @@ def meltr_curves_figure(tasks: list[str], curves: dict[str, Any]) -> go.Figure |
         fig.add_trace(go.Scatter(x=curves["grid"], y=curves["output"][index], mode="lines", name=task,
                                  hovertemplate=f"{task} = %{{x:.2f}}<br>output %{{y:.3f}}<extra></extra>"))
     fig.update_layout(xaxis_title="input loss value", yaxis_title="MELTR output",
-                      title=f"after epoch {curves.get('epoch', 0) + 1}", height=340,
-                      margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=dict(orientation="h", y=-0.25))
+                      title=f"after epoch {curves.get('epoch', 1)}", height=340,
+                      margin=dict(l=55, r=15, t=50, b=45), template="plotly_white", legend=SIDE_LEGEND)
     return fig
 
 

@@ -1,5 +1,10 @@
 """The "Medical video QA" tab: ask a question, get the video and the span that answer it.
 
+The answer is shown in context: the whole video (when a browser plays it as it is) moved to the
+answer's start, the span marked on a bar under it, and the video's transcript, which follows
+playback and seeks on a click (``mmdemo.ui.answer_player``). Playing another answer updates the
+player, the bar, the transcript, the plot and the answer line together.
+
 The handlers only call the pipeline and format its ``LocateResult``; a person's result lives
 in ``gr.State`` (one copy per session, expiring after ``Settings.session_ttl_seconds``), never in
 module or closure variables. So do the subtitles recognised from an upload's speech, with the
@@ -14,7 +19,9 @@ from typing import Any
 import gradio as gr
 
 from mmdemo.media.subtitles import Caption, parse_rows
-from mmdemo.pipelines.locate_answer import AnswerLocator, LocateResult, ReaderAnswer, Subtitles, write_subtitle_files
+from mmdemo.pipelines.locate_answer import (AnswerLocator, LocateResult, Playback, ReaderAnswer, Subtitles,
+                                            write_subtitle_files)
+from mmdemo.ui.answer_player import CONTEXT_CSS, FOLLOW_PLAYBACK_JS, PLAYER_ELEM_ID, context_html
 from mmdemo.ui.failures import shows_errors
 from mmdemo.ui.model_card import add_model_card, qa_header
 from mmdemo.ui.plots import span_matrix_figure, timeline_figure
@@ -43,25 +50,34 @@ def span_text(start: float, end: float) -> str:
     return f"{fmt_time(start)} – {fmt_time(end)}"
 
 
-def transcript_text(captions: list[Caption]) -> str:
-    return "\n".join(f"[{fmt_time(c.start)}] {c.text}" for c in captions)
-
-
 def highlighted_transcript(captions: list[Caption], reading: ReaderAnswer | None) -> list[tuple[str, str | None]]:
     """The transcript as (line, label) pairs for gr.HighlightedText: the reader's answer lines labelled "answer"."""
     answer = set(reading.sentences) if reading else set()
     return [(f"[{fmt_time(c.start)}] {c.text}\n", "answer" if c in answer else None) for c in captions]
 
 
-def answer_markdown(result: LocateResult) -> str:
+def answer_markdown(result: LocateResult, index: int = 0) -> str:
+    """The answer line for candidate ``index`` (the best one unless another is being played)."""
     if result.no_answer:
         return f"### No answer in these videos\n{result.message}\n\n_The closest match is listed below, with its probability._"
-    where = "" if result.clip_path else "\n\n_No video was given, so there is no clip; the times refer to your subtitles._"
+    c = result.candidates[index]
+    where = ("" if result.sources[c["video_id"]].media_path
+             else "\n\n_No video was given, so there is nothing to play; the times refer to your subtitles._")
+    rank = "" if index == 0 else f" (answer #{index + 1})"
     return (
-        f"### {result.title}\n"
-        f"**Answer:** {span_text(result.start, result.end)} ({result.score:.0%} likely to be the right video) "
-        f"in `{result.video_id}`{where}"
+        f"### {c['title']}{rank}\n"
+        f"**Answer:** {span_text(c['start'], c['end'])} ({c['score']:.0%} likely to be the right video) "
+        f"in `{c['video_id']}`{where}"
     )
+
+
+def in_context(result: LocateResult, index: int, playback: Playback | None) -> str:
+    """The span bar and the video's clickable transcript for candidate ``index``."""
+    if result.no_answer:
+        return ""
+    c = result.candidates[index]
+    source = result.sources[c["video_id"]]
+    return context_html(source.captions, c["start"], c["end"], source.duration, playback.offset if playback else 0.0)
 
 
 def speech_note(subtitles: Subtitles) -> str:
@@ -107,15 +123,23 @@ def shown(result: LocateResult) -> tuple:
         result.to_json(),
         answer_markdown(result),
         table_rows(result),
-        str(result.clip_path) if result.clip_path else None,
+        str(result.playback.path) if result.playback else None,
         playing_text(result, 0),
         timeline_figure(result.timeline, result.title),
-        transcript_text(result.transcript),
+        in_context(result, 0, result.playback),
         span_matrix_figure(result.span_matrix, (result.start, result.end)),
         gr.Dropdown(choices=candidate_choices(result), value=0),
         highlighted_transcript(result.transcript, result.reading),
         result,
     )
+
+
+def another_answer(result: LocateResult, index: int, playback: Playback | None, reading: ReaderAnswer | None) -> tuple:
+    """Another answer of an earlier result, in ``AnswerArea.played`` order: everything that names the span moves."""
+    c = result.candidates[index]
+    return (str(playback.path) if playback else None, playing_text(result, index), answer_markdown(result, index),
+            timeline_figure(result.timeline_of(index), c["title"]), in_context(result, index, playback),
+            gr.Dropdown(value=index), highlighted_transcript(result.transcript_of(index), reading))
 
 
 @dataclass
@@ -139,18 +163,18 @@ class AnswerArea:
     clip: gr.Video
     playing: gr.Markdown
     timeline: gr.Plot
-    transcript: gr.Textbox
+    context: gr.HTML
     matrix: gr.Plot
     choice: gr.Dropdown
     reader: gr.HighlightedText
     play: gr.Button
 
     def answered(self, result_state: gr.State) -> list:
-        return [self.raw, self.answer, self.table, self.clip, self.playing, self.timeline, self.transcript,
+        return [self.raw, self.answer, self.table, self.clip, self.playing, self.timeline, self.context,
                 self.matrix, self.choice, self.reader, result_state]
 
     def played(self) -> list:
-        return [self.clip, self.playing, self.transcript, self.choice, self.reader]
+        return [self.clip, self.playing, self.answer, self.timeline, self.context, self.choice, self.reader]
 
 
 @dataclass
@@ -179,14 +203,15 @@ def question_area() -> QuestionArea:
 
 
 def answer_column(locator: AnswerLocator) -> tuple[tuple, SpeechArea]:
-    """The result column beside the question: (answer, clip, playing, timeline, transcript, matrix, reader),
+    """The result column beside the question: (answer, clip, playing, context, timeline, matrix, reader),
     and the recognised-subtitles box."""
     ttl = locator.settings.session_ttl_seconds
     answer = gr.Markdown("Ask a question to see where a video answers it.", label="answer", elem_id="qa-answer")
-    clip = gr.Video(label="Answer clip", interactive=False, autoplay=True, elem_id="qa-clip")
+    clip = gr.Video(label="answer video", show_label=False, interactive=False, autoplay=True, elem_id=PLAYER_ELEM_ID)
     playing = gr.Markdown(label="playing", elem_id="qa-playing")
-    timeline = gr.Plot(label="Caption relevance over time (answer shaded)")
-    transcript = gr.Textbox(label="Transcript of the answer", lines=6, interactive=False)
+    context = gr.HTML(label="answer in context (span bar and transcript; click a line to jump there)",
+                      js_on_load=FOLLOW_PLAYBACK_JS, css_template=CONTEXT_CSS, elem_id="qa-context")
+    timeline = gr.Plot(label="Caption relevance over time (answer shaded)", elem_id="qa-timeline")
     reader = gr.HighlightedText(label="The sentences that answer (span QA reader)", color_map={"answer": "green"},
                                 visible=locator.span_qa_path().is_dir(), elem_id="qa-reader")
     matrix = gr.Plot(label="CCGS global-span matrix of this video (trained localizer only)",
@@ -199,7 +224,7 @@ def answer_column(locator: AnswerLocator) -> tuple[tuple, SpeechArea]:
                          label="Recognised lines (edit the text or the times)"),
             gr.File(label="Download as SRT or WebVTT", file_count="multiple", interactive=False,
                     elem_id="qa-speech-files"))
-    return (answer, clip, playing, timeline, transcript, matrix, reader), speech
+    return (answer, clip, playing, context, timeline, matrix, reader), speech
 
 
 def answers_table() -> tuple[gr.Dataframe, gr.Dropdown, gr.Button, gr.JSON]:
@@ -226,9 +251,9 @@ def build_tab(locator: AnswerLocator) -> None:
             with gr.Column(scale=2):
                 asked = question_area()
             with gr.Column(scale=3):
-                (answer, clip, playing, timeline, transcript, matrix, reader), speech = answer_column(locator)
+                (answer, clip, playing, context, timeline, matrix, reader), speech = answer_column(locator)
         table, choice, play, raw = answers_table()
-        area = AnswerArea(raw, answer, table, clip, playing, timeline, transcript, matrix, choice, reader, play)
+        area = AnswerArea(raw, answer, table, clip, playing, timeline, context, matrix, choice, reader, play)
         wire_events(locator, asked, area, speech, result_state)
 
 
@@ -247,15 +272,12 @@ def wire_events(locator: AnswerLocator, asked: QuestionArea, area: AnswerArea, s
         corrected = recognised.corrected(parse_rows(rows or []))
         return corrected, [str(f) for f in write_subtitle_files(corrected.captions, "transcript")]
 
-    def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, clip out
+    def play_answer(result: LocateResult | None, index: int | None):  # per-session state in, the answer out
         if result is None:
             raise gr.Error("Ask a question first, then pick an answer to play.", title="Nothing to play yet")
         index = int(index or 0)
-        path = locator.play(result, index)
-        captions = result.transcript_of(index)
-        reading = locator.read_answer(result.question, captions)
-        return (str(path) if path else None, playing_text(result, index), transcript_text(captions),
-                gr.Dropdown(value=index), highlighted_transcript(captions, reading))
+        playback = locator.play(result, index)
+        return another_answer(result, index, playback, locator.read_answer(result.question, result.transcript_of(index)))
 
     def play_row(result: LocateResult | None, event: gr.SelectData):
         return play_answer(result, event.index[0])
@@ -263,7 +285,7 @@ def wire_events(locator: AnswerLocator, asked: QuestionArea, area: AnswerArea, s
     answered, played = area.answered(result_state), area.played()
     gr.on(
         triggers=[asked.ask.click, asked.question.submit],
-        fn=shows_errors(locate_answer, answered, area.answer),
+        fn=shows_errors(locate_answer, answered, area.answer, clear=True),
         inputs=[asked.question, asked.video, asked.subtitles, asked.top_k, speech.state],
         outputs=answered,
         api_name="locate_answer",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,9 +28,14 @@ def client(app_url, tmp_path_factory) -> Client:
 
 
 def locate(client: Client, question: str, video=None, subtitles=None, top_k: int = 5):
-    """(json, answer markdown, table, clip, playing, plot, transcript, span matrix, choices, reader's highlighted
-    transcript) as the API returns them."""
+    """(json, answer markdown, table, video, playing, plot, answer in context (HTML), span matrix, choices,
+    reader's highlighted transcript) as the API returns them."""
     return client.predict(question, video, subtitles, top_k, api_name="/locate_answer")
+
+
+def cue_texts(context: str) -> list[str]:
+    """The transcript lines of the "answer in context" HTML, as text."""
+    return [html.unescape(text) for text in re.findall(r"</time>(.*?)</button>", context)]
 
 
 def test_locate_answer_is_a_named_endpoint(client):
@@ -38,7 +45,7 @@ def test_locate_answer_is_a_named_endpoint(client):
 
 
 def test_bundled_corpus(client):
-    payload, answer, table, clip, playing, plot, transcript, matrix, _, _ = locate(client, CHIN_TUCK, top_k=3)
+    payload, answer, table, clip, playing, plot, context, matrix, _, _ = locate(client, CHIN_TUCK, top_k=3)
     assert payload["video_id"] == "chin-tuck-neck-pain"
     assert 0 <= payload["start"] < payload["end"]
     assert len(payload["candidates"]) == 3
@@ -46,17 +53,20 @@ def test_bundled_corpus(client):
     assert {"video_id", "start", "end", "score"} <= set(payload["candidates"][0])
     assert "Chin tuck" in answer and "Answer:" in answer
     assert len(table["data"]) == 3
-    assert clip.endswith(".mp4") and "Playing answer #1" in playing
+    assert clip.endswith("chin-tuck-neck-pain.mp4") and "Playing answer #1" in playing  # the whole video
     assert plot["type"] == "plotly"
-    assert "chin" in transcript.lower()
+    span_lines = [line["text"] for line in payload["transcript"]]
+    assert any("chin" in line.lower() for line in span_lines) and set(span_lines) <= set(cue_texts(context))
+    assert f'data-start="{payload["start"]:.3f}"' in context
 
 
 def test_the_span_qa_reader_highlights_the_answer_sentences(client):
     """The bundled reader (assets/checkpoints/span_qa) picks sentences of the located span's transcript."""
-    payload, _, _, _, _, _, transcript, _, _, reader = locate(client, CHIN_TUCK, top_k=1)
+    payload, _, _, _, _, _, context, _, _, reader = locate(client, CHIN_TUCK, top_k=1)
     assert payload["answer_text"]
     sentences = [s["text"] for s in payload["answer_sentences"]]
-    assert sentences and all(s in transcript for s in sentences)
+    assert sentences and all(s in [line["text"] for line in payload["transcript"]] for s in sentences)
+    assert all(s in cue_texts(context) for s in sentences)
     assert payload["answer_sentences"][0]["end"] > payload["start"] and payload["answer_sentences"][-1]["start"] < payload["end"]
     highlighted = [entry["token"] for entry in reader if entry["class_or_confidence"] == "answer"]
     assert [line.split("] ", 1)[1].strip() for line in highlighted] == sentences
@@ -69,19 +79,20 @@ def talk_upload(make_upload):
 
 def test_uploaded_clip_and_srt(client, talk_upload):
     video, subtitles = talk_upload
-    payload, answer, _, clip, _, _, transcript, _, _, _ = locate(
+    payload, answer, _, clip, _, _, context, _, _, _ = locate(
         client, "How do I stretch my hamstring?", handle_file(str(video)), handle_file(str(subtitles)))
     assert payload["video_id"] == "hamstring_talk"
     assert payload["start"] < 16.0 and payload["end"] > 8.0  # overlaps the stretch (lines 2-3)
     assert {c["video_id"] for c in payload["candidates"]} == {"hamstring_talk"}
-    assert "hamstring" in transcript
+    assert any("hamstring" in line["text"] for line in payload["transcript"])
+    assert cue_texts(context) == TALK  # the whole upload's transcript, to click through
     assert clip.endswith(".mp4")
 
 
 def test_subtitles_without_video(client, make_upload):
     _, subtitles = make_upload("subs_only", TALK)
     payload, answer, _, clip, _, _, _, _, _, _ = locate(client, "How do I stretch my hamstring?", None, handle_file(str(subtitles)))
-    assert payload["video_id"] == "subs_only" and clip is None and "no clip" in answer
+    assert payload["video_id"] == "subs_only" and clip is None and "nothing to play" in answer
 
 
 @pytest.fixture(scope="module")
@@ -131,10 +142,11 @@ def test_two_clients_uploads_never_mix(app_url, make_upload, tmp_path):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = dict(zip(talks, pool.map(ask, talks)))
-    for name, (payload, _, _, clip, _, _, transcript, _, _, _) in answers.items():
+    for name, (payload, _, _, clip, _, _, context, _, _, _) in answers.items():
         assert payload["video_id"] == name
         assert {c["video_id"] for c in payload["candidates"]} == {name}
-        assert all(line[line.index("] ") + 2:] in talks[name] for line in transcript.splitlines())
+        assert all(line["text"] in talks[name] for line in payload["transcript"])
+        assert cue_texts(context) == talks[name]
         assert name in clip
 
 

@@ -54,21 +54,74 @@ def test_question_in_the_browser_shows_the_answer_span(page, tmp_path):
     expect(answer).to_contain_text("Chin tuck exercise for neck pain")
     expect(page.locator("#qa-clip video")).to_have_count(1, timeout=30_000)
     expect(page.locator("#qa-playing")).to_contain_text("Playing answer #1")
+    # the whole video, moved to the answer's start; the span marked on the bar under it
+    context = page.locator("#qa-context .answer-context")
+    start = float(context.get_attribute("data-start"))
+    assert float(context.get_attribute("data-offset")) == 0.0 and start > 0
+    assert player_duration(page) > float(context.get_attribute("data-end")) - start + 5  # not a clip of the answer
+    page.wait_for_function(f"() => document.querySelector('#qa-clip video').currentTime >= {start - 0.3}", timeout=30_000)
+    assert context.locator(".cue.in-answer").count() >= 1
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
     print(f"screenshot: {tmp_path / 'answer.png'}")
 
 
-def test_playing_another_answer_from_the_list(page):
-    """Runs after the question above (same page): pick answer 2 and press play, then click row 3."""
+def player_duration(page) -> float:
+    page.wait_for_function("() => document.querySelector('#qa-clip video').readyState >= 1", timeout=30_000)
+    return page.locator("#qa-clip video").evaluate("video => video.duration")
+
+
+def player_time(page) -> float:
+    return page.locator("#qa-clip video").evaluate("video => video.currentTime")
+
+
+def test_clicking_a_transcript_line_jumps_there(page, tmp_path):
+    """Runs after the question above (same page): a line after the answer moves the player on to it."""
+    last = page.locator("#qa-context .cue").last
+    line_start = float(last.get_attribute("data-start"))
+    answer_end = float(page.locator("#qa-context .answer-context").get_attribute("data-end"))
+    assert line_start >= answer_end and "in-answer" not in last.get_attribute("class")
+    last.click()
+    page.wait_for_function(f"() => Math.abs(document.querySelector('#qa-clip video').currentTime - {line_start}) < 1.5",
+                           timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#qa-context .cue.playing') !== null", timeout=10_000)
+    page.screenshot(path=str(tmp_path / "jumped.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'jumped.png'}")
+
+
+def test_playing_another_answer_updates_everything(page, tmp_path):
+    """Runs after the question above (same page): pick answer 2 and press play, then click row 3; the answer
+    line, the player, the span bar, the transcript and the plot all follow."""
     from playwright.sync_api import expect
 
+    for number, pick in ((2, lambda: pick_from_list(page, 1)), (3, lambda: page.locator('#qa-table [data-testid="cell-2-1"]').click())):
+        title = page.locator(f'#qa-table [data-testid="cell-{number - 1}-1"]').inner_text().strip()
+        start_text = page.locator(f'#qa-table [data-testid="cell-{number - 1}-2"]').inner_text().strip()
+        pick()
+        expect(page.locator("#qa-playing")).to_contain_text(f"Playing answer #{number}", timeout=60_000)
+        answer = page.locator("#qa-answer")
+        expect(answer).to_contain_text(f"(answer #{number})")
+        expect(answer).to_contain_text(title)
+        expect(answer).to_contain_text(start_text)
+        context = page.locator("#qa-context .answer-context")
+        assert fmt(float(context.get_attribute("data-start"))) == start_text
+        expect(page.locator("#qa-timeline")).to_contain_text(title)  # the plot's title names the answer's video
+        page.wait_for_function("() => document.querySelector('#qa-clip video').readyState >= 1", timeout=30_000)
+        page.wait_for_function(f"() => document.querySelector('#qa-clip video').currentTime >= "
+                               f"{float(context.get_attribute('data-start')) - float(context.get_attribute('data-offset')) - 0.3}",
+                               timeout=30_000)
+    page.screenshot(path=str(tmp_path / "another-answer.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'another-answer.png'}")
+
+
+def pick_from_list(page, index: int) -> None:
     page.locator("#qa-choice input").click()
-    page.get_by_role("option").nth(1).click()
+    page.get_by_role("option").nth(index).click()
     page.locator("#qa-play").click()
-    expect(page.locator("#qa-playing")).to_contain_text("Playing answer #2", timeout=60_000)
-    expect(page.locator("#qa-clip video")).to_have_count(1, timeout=30_000)
-    page.locator('#qa-table [data-testid="cell-2-1"]').click()  # clicking a row of the table plays it too
-    expect(page.locator("#qa-playing")).to_contain_text("Playing answer #3", timeout=60_000)
+
+
+def fmt(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def test_the_page_says_which_models_and_data_it_uses(page):

@@ -15,7 +15,8 @@ def test_an_example_clip_is_captioned_and_the_meltr_panel_plots(page, tmp_path):
     page.get_by_role("button", name="00-", exact=False).first.click()
     page.locator("#caption-submit").click()
     expect(page.locator("#caption-text")).to_contain_text("From the video only", timeout=180_000)
-    page.locator("#meltr-panel").click()
-    page.locator("#meltr-show").click()
+    # the MELTR panel is open and drawn from the start: no button to press, every loss spelled out
     expect(page.locator("#meltr-panel .js-plotly-plot")).to_have_count(2, timeout=60_000)
+    expect(page.locator("#meltr-losses")).to_contain_text("cmfm: conditioned masked frame model")
+    expect(page.locator("#meltr-weights")).to_contain_text("epoch")
     page.screenshot(path=str(tmp_path / "caption.png"), full_page=True)

@@ -51,7 +51,7 @@ def test_example_clips_are_classified_with_every_model_and_a_rule(client):
         assert set(payload["per_model"]) == {"audio", "frames", "fusion"}
         assert payload["rule"]
         correct += payload["label"] == true_label(clip)
-    assert correct >= len(EXAMPLES) // 2  # held-out clips: most are right (README has the figures)
+    assert correct >= len(EXAMPLES) // 2  # held-out clips: most are right (docs/capabilities/scene-classification.md has the figures)
 
 
 def test_the_real_campus_clip_is_answered_by_the_models_that_can_see_it(client):

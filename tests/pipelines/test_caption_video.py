@@ -87,7 +87,8 @@ def test_bad_clips_are_refused_with_a_reason(captioner, clips, name, message):
 
 def test_the_meltr_record_is_read_from_the_export(captioner):
     record = captioner.meltr_weights()
-    assert record.epochs == [0, 1] and record.tasks == list(LOSS_NAMES)
+    assert record.epochs == [1, 2] and record.curves["epoch"] == 2  # counted from 1 everywhere, as the plots show
+    assert record.to_json()["epochs"] == [1, 2] and record.tasks == list(LOSS_NAMES)
     assert record.to_json()["weights"][1] == [0.5] * 8
     assert record.curves["grid"] == [0.0, 1.0, 2.0]
 

@@ -35,5 +35,5 @@ def test_ccgs_answers_with_distinct_spans_and_a_span_matrix(ccgs_locator, tmp_pa
     assert len(matrix["scores"]) == len(captions) == len(matrix["starts"])
     # impossible spans (end before start) are -inf, possible ones have scores
     assert matrix["scores"][1][0] == float("-inf") and np.isfinite(matrix["scores"][0][1])
-    assert result.clip_path is not None and result.clip_path.is_file()
+    assert result.playback is not None and result.playback.path.is_file()
     assert span_matrix_figure(matrix, (result.start, result.end)) is not None

@@ -14,7 +14,7 @@ import pytest
 from mmdemo.config import Limits, Settings
 from mmdemo.errors import InputError
 from mmdemo.media.video import probe
-from mmdemo.pipelines.locate_answer import AnswerLocator, check_question, sweep_old_folders
+from mmdemo.pipelines.locate_answer import AnswerLocator, Playback, check_question, sweep_old_folders
 
 # ------------------------------------------------------------------ questions
 
@@ -211,12 +211,8 @@ def test_uploaded_clip_with_srt(locator, clip, srt, tmp_path, talk):
     assert any("hamstring" in c.text for c in result.transcript)
     assert 1 <= len(result.candidates) <= 3
     assert [c["score"] for c in result.candidates] == sorted((c["score"] for c in result.candidates), reverse=True)
-    # the clip is a fresh, playable file inside this request's folder, as long as the span
-    assert result.clip_path.parent.parent == tmp_path
-    info = probe(result.clip_path)
-    assert info.has_video and info.has_audio and info.video_codec == "h264"
-    assert info.duration == pytest.approx(min(result.end, talk.seconds) - result.start, abs=0.6)
-    assert result.media_path == Path(clip)
+    # an H.264/AAC MP4 plays in browsers as it is: the whole upload is played, from its start's time base
+    assert result.playback == Playback(Path(clip), 0.0) and result.media_path == Path(clip)
     assert len(result.timeline["times"]) == len(result.timeline["scores"]) == len(talk.lines)
     assert result.timeline["span"] == [result.start, result.end]
 
@@ -226,7 +222,7 @@ def test_subtitles_alone_give_times_but_no_clip(locator, srt, talk):
     result = locator.run(QUESTION, subtitle_path=srt)
     assert result.video_id == "clinic_talk"
     assert result.start < talk.hamstring[1] and result.end > talk.hamstring[0]
-    assert result.clip_path is None and result.media_path is None
+    assert result.playback is None and result.media_path is None
     assert locator.play(result, 0) is None
 
 
@@ -234,8 +230,28 @@ def test_subtitles_alone_give_times_but_no_clip(locator, srt, talk):
 def test_video_without_audio_works(locator, make_upload, talk, tmp_path):
     silent, subs = make_upload("silent", talk.lines, audio=False)
     result = locator.run(QUESTION, video_path=silent, subtitle_path=subs, work_dir=tmp_path)
-    info = probe(result.clip_path)
+    info = probe(result.playback.path)
     assert info.has_video and not info.has_audio
+
+
+@pytest.mark.slow
+def test_playable_streams_in_another_container_are_rewrapped_whole(locator, clip, tmp_path, run_ffmpeg):
+    mkv = tmp_path / "talk.mkv"
+    run_ffmpeg("-i", clip, "-c", "copy", mkv)
+    played = locator.playback(mkv, 5.0, 9.0, work_dir=tmp_path)
+    assert played.offset == 0.0 and played.path.suffix == ".mp4" and played.path.parent.parent == tmp_path
+    info = probe(played.path)
+    assert info.video_codec == "h264" and info.duration == pytest.approx(probe(mkv).duration, abs=0.1)
+
+
+@pytest.mark.slow
+def test_streams_no_browser_plays_are_re_encoded_answer_only(locator, clip, tmp_path, run_ffmpeg):
+    avi = tmp_path / "talk.avi"
+    run_ffmpeg("-i", clip, "-c:v", "mpeg4", "-c:a", "mp3", avi)
+    played = locator.playback(avi, 5.0, 9.0, work_dir=tmp_path)
+    assert played.offset == 5.0 and played.path.parent.parent == tmp_path
+    info = probe(played.path)
+    assert info.video_codec == "h264" and info.duration == pytest.approx(4.0, abs=0.2)
 
 
 @pytest.mark.slow
@@ -274,8 +290,7 @@ def test_concurrent_uploads_do_not_mix(locator, make_upload):
         assert result.video_id == name
         assert {c["video_id"] for c in result.candidates} == {name}
         assert all(c.text in topics[name] for c in result.transcript)
-        assert result.clip_path.stem.startswith(name)
-    assert results["knee_video"].clip_path.parent != results["burn_video"].clip_path.parent
+        assert result.playback.path == Path(jobs[name][0])
 
 
 # ------------------------------------------------------------------ the bundled corpus
@@ -295,8 +310,8 @@ def test_bundled_corpus_finds_the_right_video(locator, question, video_id):
     result = locator.run(question, top_k=5)
     assert result.video_id == video_id
     assert 0 <= result.start < result.end
-    assert result.clip_path is not None and result.clip_path.is_file()
-    assert probe(result.clip_path).duration == pytest.approx(result.end - result.start, abs=0.6)
+    assert result.playback == Playback(result.media_path, 0.0)  # the whole bundled video, no ffmpeg
+    assert result.media_path.name == f"{video_id}.mp4"
 
 
 @pytest.mark.slow
@@ -312,9 +327,10 @@ def test_result_json_and_playing_other_candidates(locator, tmp_path):
     assert "MiniLM" in payload["models"]["text_encoder"]
     assert "13 bundled demo videos" in payload["models"]["corpus"]
     second = result.candidates[1]
-    clip = locator.play(result, 1, work_dir=tmp_path)
-    assert clip.is_file() and clip != result.clip_path
-    assert probe(clip).duration == pytest.approx(second["end"] - second["start"], abs=0.6)
+    played = locator.play(result, 1, work_dir=tmp_path)
+    assert played.path == result.sources[second["video_id"]].media_path and played.path.is_file()
+    assert played.path != result.playback.path and played.offset == 0.0
+    assert result.timeline_of(1)["span"] == [second["start"], second["end"]]
     assert result.transcript_of(1) and all(c.end > second["start"] and c.start < second["end"] for c in result.transcript_of(1))
     with pytest.raises(InputError, match="Pick one of the listed answers"):
         locator.play(result, 99)
@@ -385,7 +401,7 @@ def test_off_topic_questions_are_refused_on_the_bundled_corpus(locator, question
     payload = result.to_json()
     assert payload["no_answer"] is True and payload["message"].startswith("No answer in these videos")
     assert payload["probability"] < payload["refuse_below"]
-    assert result.clip_path is None and result.reading is None  # no span is offered as the answer
+    assert result.playback is None and result.reading is None  # no span is offered as the answer
 
 
 @pytest.mark.slow
@@ -430,4 +446,4 @@ def test_uploaded_short_clip_gets_a_tight_span_and_an_off_topic_question_is_refu
     assert result.start <= 40.0 and result.end >= 44.8, (result.start, result.end)
     assert result.end - result.start <= 30.0, (result.start, result.end)  # 69 s before; 25 s is the prior median here
     refused = locator.run("What is the capital of France?", video_path=media, subtitle_path=subs, work_dir=tmp_path)
-    assert refused.no_answer and refused.clip_path is None
+    assert refused.no_answer and refused.playback is None

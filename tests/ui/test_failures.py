@@ -27,6 +27,15 @@ def test_the_page_gets_the_message_in_the_result_area_and_nothing_else_changes()
     assert values[0] == values[2] == gr.update()
 
 
+def test_a_new_question_that_fails_empties_the_earlier_answer():
+    with gr.Blocks():
+        outputs = [gr.JSON(), gr.Markdown(), gr.Video(), gr.Dropdown(choices=[("1. Chin tuck", 0)], value=0), gr.State("earlier")]
+    values = shows_errors(answer, outputs, outputs[1], clear=True)("", None, PAGE)
+    assert values[1].startswith("### ⚠️ Please check your input")
+    assert values[0] == values[2] == gr.update(value=None)
+    assert values[3] == gr.update(choices=[], value=None) and values[4] is None
+
+
 def test_api_callers_and_direct_calls_get_gr_error_with_the_same_text():
     run = shows_errors(answer, ["raw", "text", "clip"], "text")
     for call in (lambda: run("", None, API), lambda: run("")):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mmdemo.media.subtitles import Caption
-from mmdemo.pipelines.locate_answer import LocateResult, ReaderAnswer, Source
+from mmdemo.pipelines.locate_answer import LocateResult, Playback, ReaderAnswer, Source
 from mmdemo.ui import video_qa
 
 
@@ -16,11 +16,16 @@ def result(clip: Path | None = Path("/tmp/answer.mp4")) -> LocateResult:
         {"video_id": "chin", "title": "Chin tuck", "start": 2.0, "end": 28.3, "score": 1.0},
         {"video_id": "burn", "title": "Minor burn", "start": 65.5, "end": 80.0, "score": 0.42},
     ]
+    chin = (Caption(2.0, 6.0, "Sit tall."), Caption(6.0, 28.3, "Tuck your chin."))
+    burn = (Caption(60.0, 65.5, "Cool the burn."), Caption(65.5, 80.0, "Run it under <cool> water."))
     return LocateResult(
         question="How do I do a chin tuck?", video_id="chin", title="Chin tuck", start=2.0, end=28.3, score=1.0,
-        candidates=candidates, timeline={}, transcript=[Caption(2.0, 6.0, "Sit tall.")], clip_path=clip,
+        candidates=candidates, transcript=[chin[0]], playback=Playback(clip) if clip else None,
         media_path=clip, models={},
-        sources={"chin": Source(clip, ()), "burn": Source(None, ())},
+        sources={"chin": Source(clip, chin, {"times": [4.0, 17.0], "texts": ["Sit tall.", "Tuck your chin."],
+                                             "scores": [0.9, 1.0]}, 30.0),
+                 "burn": Source(None, burn, {"times": [62.7, 72.7], "texts": ["Cool the burn.", "Run it"],
+                                             "scores": [0.2, 0.4]}, 80.0)},
     )
 
 
@@ -32,7 +37,7 @@ def test_fmt_time(seconds, text):
 def test_answer_names_the_video_and_the_span():
     text = video_qa.answer_markdown(result())
     assert "Chin tuck" in text and "0:02.0 – 0:28.3" in text and "100% likely" in text
-    assert "no clip" in video_qa.answer_markdown(result(clip=None))
+    assert "nothing to play" in video_qa.answer_markdown(result(clip=None))
 
 
 def test_a_refused_question_shows_a_message_not_a_span():
@@ -49,8 +54,30 @@ def test_table_and_choices_list_every_candidate_in_order():
     assert video_qa.candidate_choices(result()) == [("1. Chin tuck  0:02.0 – 0:28.3", 0), ("2. Minor burn  1:05.5 – 1:20.0", 1)]
 
 
-def test_transcript_text():
-    assert video_qa.transcript_text([Caption(2.0, 6.0, "Sit tall."), Caption(6.0, 9.0, "Tuck.")]) == "[0:02.0] Sit tall.\n[0:06.0] Tuck."
+def test_another_answer_moves_the_answer_line_plot_and_transcript_together():
+    shown = result()
+    clip, playing, answer, plot, context, choice, reader = video_qa.another_answer(shown, 1, None, None)
+    assert clip is None and playing.startswith("No video for answer #2")
+    assert "Minor burn (answer #2)" in answer and "1:05.5 – 1:20.0" in answer and "42% likely" in answer
+    assert "in `burn`" in answer and "Chin tuck" not in answer
+    shaded = [shape for shape in plot.layout.shapes if shape.x0 == 65.5]
+    assert shaded and shaded[0].x1 == 80.0 and list(plot.data[0].x) == [62.7, 72.7]  # the burn video's curve
+    assert 'data-start="65.500"' in context and "Cool the burn." in context and "Sit tall." not in context
+    assert "Run it under &lt;cool&gt; water." in context  # subtitles are text, never markup
+    assert choice.value == 1 and [label for _, label in reader] == [None]
+
+
+def test_the_timeline_of_each_answer_shades_its_span_and_its_videos_others():
+    shown = result()
+    shown.candidates.append({"video_id": "chin", "title": "Chin tuck", "start": 40.0, "end": 45.0, "score": 0.2})
+    assert shown.timeline == {**shown.sources["chin"].relevance, "span": [2.0, 28.3], "others": [[40.0, 45.0]]}
+    assert shown.timeline_of(1)["span"] == [65.5, 80.0] and shown.timeline_of(1)["others"] == []
+    assert shown.timeline_of(2)["others"] == [[2.0, 28.3]]
+
+
+def test_a_cut_clip_is_placed_in_the_source_videos_time():
+    context = video_qa.in_context(result(), 0, Playback(Path("/tmp/cut.mp4"), offset=2.0))
+    assert 'data-offset="2.000"' in context and 'data-start="2.000" data-end="28.300"' in context
 
 
 def test_playing_text_says_what_plays_or_that_there_is_no_video():
