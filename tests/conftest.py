@@ -101,3 +101,23 @@ class HostileUploads(dict):
 @pytest.fixture(scope="module")
 def hostile_uploads(tmp_path_factory) -> HostileUploads:
     return HostileUploads(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="module")
+def dual_encoder_config():
+    """A small audio-text dual encoder: two CNN blocks, 1 s segments, MiniLM's top layer trained."""
+    from mmdemo.models.audio_text import AudioTowerConfig, DualEncoderConfig
+
+    return DualEncoderConfig(audio=AudioTowerConfig(cnn_channels=(8, 16), cnn_segment_seconds=1.0), embed_dim=32,
+                             text_train_layers=1)
+
+
+@pytest.fixture(scope="module")
+def dual_encoder(dual_encoder_config):
+    """That encoder built with seed 0, in eval mode (MiniLM's bundled weights for the text tower)."""
+    import torch
+
+    from mmdemo.models.audio_text import DualEncoder
+
+    torch.manual_seed(0)
+    return DualEncoder.from_config(dual_encoder_config, pretrained=True).eval()

@@ -47,7 +47,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             f"# {TITLE}\n**Medical video QA:** ask a health question; the app finds the instructional video "
-            "and the part of it that answers, plays that part and shows why it was chosen (not medical advice). "
+            "and the part of it that answers, opens the video at that part with its transcript under it, and shows why it was chosen (not medical advice). "
             "**Audio search:** describe a sound, or play one, and hear the closest sounds in a collection. "
             "**Scene:** upload a street, park or transit clip and see which scene it is and why. "
             "**Captioning:** a caption for a clip, and how MELTR weighted the captioner's training losses."

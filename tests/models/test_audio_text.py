@@ -17,18 +17,6 @@ from mmdemo.models.audio_text import (
 RATE = 32000
 
 
-@pytest.fixture(scope="module")
-def small_config() -> DualEncoderConfig:
-    return DualEncoderConfig(audio=AudioTowerConfig(cnn_channels=(8, 16), cnn_segment_seconds=1.0), embed_dim=32,
-                             text_train_layers=1)
-
-
-@pytest.fixture(scope="module")
-def model(small_config) -> DualEncoder:
-    torch.manual_seed(0)
-    return DualEncoder.from_config(small_config, pretrained=True).eval()
-
-
 def tone(seconds: float, freq: float = 440.0) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
@@ -56,46 +44,46 @@ def test_segments_are_full_length_and_cover_the_clip(length, starts):
     assert pieces[-1][-1] == length - 1  # the last piece ends at the clip's end
 
 
-def test_towers_give_unit_vectors_in_the_shared_space(model, small_config):
-    audio = model.embed_audio(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])))
-    tokens = model.tokenize(["A high tone.", "a low hum that fades away slowly"])
-    text = model.embed_text(**tokens)
-    assert audio.shape == text.shape == (2, small_config.embed_dim)
+def test_towers_give_unit_vectors_in_the_shared_space(dual_encoder, dual_encoder_config):
+    audio = dual_encoder.embed_audio(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])))
+    tokens = dual_encoder.tokenize(["A high tone.", "a low hum that fades away slowly"])
+    text = dual_encoder.embed_text(**tokens)
+    assert audio.shape == text.shape == (2, dual_encoder_config.embed_dim)
     assert torch.allclose(audio.norm(dim=-1), torch.ones(2), atol=1e-5)
     assert torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
-    logits = model(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])), **tokens)
+    logits = dual_encoder(torch.from_numpy(np.stack([tone(1.0), tone(1.0, 880)])), **tokens)
     assert logits.shape == (2, 2)
-    assert float(model.logit_scale().detach()) == pytest.approx(1 / small_config.init_temperature, rel=1e-5)
+    assert float(dual_encoder.logit_scale().detach()) == pytest.approx(1 / dual_encoder_config.init_temperature, rel=1e-5)
 
 
-def test_captions_are_cut_at_32_tokens(model):
-    tokens = model.tokenize(["word " * 100])
+def test_captions_are_cut_at_32_tokens(dual_encoder):
+    tokens = dual_encoder.tokenize(["word " * 100])
     assert tokens["input_ids"].shape[1] == 32
 
 
-def test_logit_scale_is_clamped(small_config):
-    model = DualEncoder.from_config(replace(small_config, init_temperature=1e-4), pretrained=False)
-    assert float(model.logit_scale().detach()) == small_config.max_logit_scale
+def test_logit_scale_is_clamped(dual_encoder_config):
+    dual_encoder = DualEncoder.from_config(replace(dual_encoder_config, init_temperature=1e-4), pretrained=False)
+    assert float(dual_encoder.logit_scale().detach()) == dual_encoder_config.max_logit_scale
 
 
-def test_only_the_top_text_layers_train(model):
-    trainable = {name.split(".")[4] for name, p in model.named_parameters()
+def test_only_the_top_text_layers_train(dual_encoder):
+    trainable = {name.split(".")[4] for name, p in dual_encoder.named_parameters()
                  if p.requires_grad and name.startswith("text.backbone.encoder.layer.")}
     assert trainable == {"5"}  # MiniLM has 6 layers; the config fine-tunes the top one
-    assert not any(p.requires_grad for p in model.text.backbone.embeddings.parameters())
+    assert not any(p.requires_grad for p in dual_encoder.text.backbone.embeddings.parameters())
 
 
 def test_passt_builds_offline_with_the_papers_patchout():
     config = DualEncoderConfig(audio=AudioTowerConfig(kind="passt", passt_variant="N"), text_train_layers=0)
-    model = DualEncoder.from_config(config, pretrained=False)
-    net = model.audio.net
+    dual_encoder = DualEncoder.from_config(config, pretrained=False)
+    net = dual_encoder.audio.net
     assert (net.s_patchout_f, net.s_patchout_t) == (2, 15)  # section 2.1, PaSST-N
-    assert model.audio.dim == 768
+    assert dual_encoder.audio.dim == 768
     waveform = torch.from_numpy(np.stack([tone(2.0), tone(2.0, 900)]))
-    model.train()
-    assert model.embed_audio(waveform).shape == (2, config.embed_dim)
-    model.eval()
+    dual_encoder.train()
+    assert dual_encoder.embed_audio(waveform).shape == (2, config.embed_dim)
+    dual_encoder.eval()
     with torch.no_grad():
-        assert model.embed_audio(waveform).shape == (2, config.embed_dim)
+        assert dual_encoder.embed_audio(waveform).shape == (2, config.embed_dim)
     with pytest.raises(ValueError, match="unknown PaSST variant"):
         DualEncoder.from_config(replace(config, audio=AudioTowerConfig(kind="passt", passt_variant="XL")), pretrained=False)

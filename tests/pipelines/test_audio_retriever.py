@@ -10,23 +10,11 @@ import torch
 
 from mmdemo.checkpoint import save_checkpoint
 from mmdemo.errors import InputError
-from mmdemo.models.audio_text import AudioTowerConfig, DualEncoder, DualEncoderConfig, segment_waveform
+from mmdemo.models.audio_text import segment_waveform
 from mmdemo.models.factory import AUDIO_TEXT, load_model
 from mmdemo.pipelines.audio_retriever import AudioTextRetriever
 
 RATE = 32000
-
-
-@pytest.fixture(scope="module")
-def small_config() -> DualEncoderConfig:
-    return DualEncoderConfig(audio=AudioTowerConfig(cnn_channels=(8, 16), cnn_segment_seconds=1.0), embed_dim=32,
-                             text_train_layers=1)
-
-
-@pytest.fixture(scope="module")
-def model(small_config) -> DualEncoder:
-    torch.manual_seed(0)
-    return DualEncoder.from_config(small_config, pretrained=True).eval()
 
 
 def tone(seconds: float, freq: float = 440.0) -> np.ndarray:
@@ -34,13 +22,13 @@ def tone(seconds: float, freq: float = 440.0) -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def test_retriever_embeds_long_clips_as_the_mean_of_their_segments(model):
-    retriever = AudioTextRetriever(model)
+def test_retriever_embeds_long_clips_as_the_mean_of_their_segments(dual_encoder):
+    retriever = AudioTextRetriever(dual_encoder)
     clip = np.concatenate([tone(1.0, 300), tone(1.0, 3000), tone(0.5, 800)])
-    pieces = segment_waveform(clip, model.segment_samples)
+    pieces = segment_waveform(clip, dual_encoder.segment_samples)
     assert len(pieces) == 3
     with torch.no_grad():
-        each = model.embed_audio(torch.from_numpy(pieces))
+        each = dual_encoder.embed_audio(torch.from_numpy(pieces))
     expected = torch.nn.functional.normalize(each.mean(0), dim=0).numpy()
     np.testing.assert_allclose(retriever.embed_waveform(clip), expected, atol=1e-5)
     np.testing.assert_array_equal(retriever.embed_waveform(clip), retriever.embed_waveform(clip.copy()))
@@ -54,8 +42,8 @@ def write_wav(path, samples: np.ndarray, rate: int = RATE, channels: int = 1) ->
         handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def test_retriever_refuses_silence_and_blips(model, tmp_path):
-    retriever = AudioTextRetriever(model)
+def test_retriever_refuses_silence_and_blips(dual_encoder, tmp_path):
+    retriever = AudioTextRetriever(dual_encoder)
     write_wav(tmp_path / "silence.wav", np.zeros(RATE))
     write_wav(tmp_path / "blip.wav", tone(0.1))
     with pytest.raises(InputError, match="silent"):
@@ -64,8 +52,8 @@ def test_retriever_refuses_silence_and_blips(model, tmp_path):
         retriever.embed_audio_file(tmp_path / "blip.wav")
 
 
-def test_other_rates_and_channel_counts_embed_like_the_original(model, tmp_path):
-    retriever = AudioTextRetriever(model)
+def test_other_rates_and_channel_counts_embed_like_the_original(dual_encoder, tmp_path):
+    retriever = AudioTextRetriever(dual_encoder)
     clip = tone(1.5, 440)
     write_wav(tmp_path / "plain.wav", clip)
     t = np.arange(int(1.5 * 48000)) / 48000
@@ -75,12 +63,12 @@ def test_other_rates_and_channel_counts_embed_like_the_original(model, tmp_path)
     assert float(a @ b) > 0.99
 
 
-def test_export_round_trip_stores_only_trained_text_layers(model, small_config, tmp_path):
-    state = model.trained_state_dict()
+def test_export_round_trip_stores_only_trained_text_layers(dual_encoder, dual_encoder_config, tmp_path):
+    state = dual_encoder.trained_state_dict()
     assert not any(name.startswith("text.backbone.encoder.layer.0.") for name in state)
     assert any(name.startswith("text.backbone.encoder.layer.5.") for name in state)
-    save_checkpoint(tmp_path / "export", state, family=AUDIO_TEXT, config=small_config, meta={"task": "test"})
+    save_checkpoint(tmp_path / "export", state, family=AUDIO_TEXT, config=dual_encoder_config, meta={"task": "test"})
     loaded = load_model(tmp_path / "export", AUDIO_TEXT)
-    original, reloaded = AudioTextRetriever(model), AudioTextRetriever(loaded)
+    original, reloaded = AudioTextRetriever(dual_encoder), AudioTextRetriever(loaded)
     np.testing.assert_allclose(original.embed_texts(["a chirp"]), reloaded.embed_texts(["a chirp"]), atol=1e-6)
     np.testing.assert_allclose(original.embed_waveform(tone(1.0)), reloaded.embed_waveform(tone(1.0)), atol=1e-6)
